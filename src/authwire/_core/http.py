@@ -1,0 +1,133 @@
+"""The wire model: HTTP requests and responses as plain values.
+
+Strictly private. Integrations convert their library's objects to and from these in one
+small module each (``authwire.requests._convert``, ``authwire.httpx._convert``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+__all__ = ["Headers", "HttpRequest", "HttpResponse", "form_body", "parse_retry_after"]
+
+
+class Headers(Mapping[str, str]):
+    """An immutable, case-insensitive multi-map of HTTP headers.
+
+    ``headers["name"]`` joins repeated fields with ``", "`` (RFC 9110 section 5.3);
+    ``get_all(name)`` gives them one by one (``WWW-Authenticate`` needs that).
+    """
+
+    __slots__ = ("_index", "_items")
+
+    def __init__(self, items: Iterable[tuple[str, str]] | Mapping[str, str] = ()) -> None:
+        pairs = tuple(items.items() if isinstance(items, Mapping) else items)
+        self._items: tuple[tuple[str, str], ...] = pairs
+        index: dict[str, list[str]] = {}
+        for name, value in pairs:
+            index.setdefault(name.lower(), []).append(value)
+        self._index = index
+
+    def __getitem__(self, name: str) -> str:
+        return ", ".join(self._index[name.lower()])
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value of the field ``name``, in order; empty if absent."""
+        return list(self._index.get(name.lower(), ()))
+
+    def items_raw(self) -> tuple[tuple[str, str], ...]:
+        """The fields as received, names in their original case, repeats kept."""
+        return self._items
+
+    def __repr__(self) -> str:
+        from authwire._core.redact import redact_headers
+
+        return f"Headers({redact_headers(dict(self._items))!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Headers):
+            return self._index == other._index
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    """An HTTP request a flow wants sent.
+
+    Attributes:
+        method: The method, upper case.
+        url: The absolute URL.
+        headers: Request headers.
+        body: The body, or ``None``.
+        secrets: Values in this request that must never be logged or echoed in an error
+            (the client secret, a password, an assertion). Not sent.
+    """
+
+    method: str
+    url: str
+    headers: Headers = field(default_factory=Headers)
+    body: bytes | None = field(default=None, repr=False)
+    secrets: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    """An HTTP response handed back to a flow.
+
+    Attributes:
+        status: The status code.
+        headers: Response headers.
+        body: The body as received (``b""`` when the flow does not need it).
+        url: The URL the response came from, when known.
+    """
+
+    status: int
+    headers: Headers = field(default_factory=Headers)
+    body: bytes = field(default=b"", repr=False)
+    url: str = ""
+
+    def json(self) -> Any:
+        """The body decoded as JSON (raises ``ValueError`` if it is not)."""
+        return json.loads(self.body)
+
+
+def form_body(params: Mapping[str, str] | Iterable[tuple[str, str]]) -> bytes:
+    """``application/x-www-form-urlencoded`` bytes for ``params`` (RFC 6749 appendix B)."""
+    items = params.items() if isinstance(params, Mapping) else params
+    return urlencode(list(items)).encode("ascii")
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (delta-seconds or an HTTP date).
+
+    Returns ``None`` when the header is absent or unreadable, and never less than 0.
+    """
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(when.timestamp() - now, 0.0)

@@ -1,0 +1,90 @@
+"""Building token requests (RFC 6749 sections 4.4 and 6; RFC 8707 ``resource``).
+
+Strictly private.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from authwire._core.http import Headers, HttpRequest, form_body
+from authwire._core.oauth2.client_auth import ClientAuth
+
+__all__ = ["TokenEndpoint", "build_token_request", "normalize_scope"]
+
+
+def normalize_scope(scope: str | Iterable[str] | None) -> str | None:
+    """A scope as the space-separated string OAuth sends (``None`` or empty stays ``None``)."""
+    if scope is None:
+        return None
+    words = scope.split() if isinstance(scope, str) else [w for s in scope for w in s.split()]
+    return " ".join(words) or None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenEndpoint:
+    """Where and how a client asks for tokens; shared by every grant of that client.
+
+    Attributes:
+        url: The token endpoint.
+        client: The client's identity and authentication method.
+        scope: The scope requested, space-separated.
+        audience: The ``audience`` parameter (Auth0, token exchange), if any.
+        resource: RFC 8707 resource indicators, if any.
+        extra: More form parameters, sent on every request (kept on every re-fetch).
+        headers: More HTTP headers for token requests.
+    """
+
+    url: str
+    client: ClientAuth
+    scope: str | None = None
+    audience: str | None = None
+    resource: tuple[str, ...] = ()
+    extra: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = field(default=())
+
+
+def build_token_request(
+    endpoint: TokenEndpoint,
+    grant_type: str,
+    params: Mapping[str, str | None] | None = None,
+    *,
+    secrets: Sequence[str] = (),
+    include_scope: bool = True,
+) -> HttpRequest:
+    """A ``POST`` to the token endpoint for ``grant_type``.
+
+    Args:
+        endpoint: The endpoint and client.
+        grant_type: The ``grant_type`` value.
+        params: Grant-specific parameters; ``None`` values are left out.
+        secrets: Values in ``params`` that must never be shown (a password, a refresh token).
+        include_scope: Send the endpoint's scope, audience and resources (a refresh may omit
+            them to keep the originally granted scope).
+    """
+    form: dict[str, str] = {"grant_type": grant_type}
+    for key, value in (params or {}).items():
+        if value is not None:
+            form[key] = value
+    headers: dict[str, str] = {
+        "Accept": "application/json",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    endpoint.client.apply(form, headers)
+    pairs: list[tuple[str, str]] = list(form.items())
+    if include_scope:
+        if endpoint.scope and "scope" not in form:
+            pairs.append(("scope", endpoint.scope))
+        if endpoint.audience and "audience" not in form:
+            pairs.append(("audience", endpoint.audience))
+        pairs.extend(("resource", r) for r in endpoint.resource)
+    pairs.extend((k, v) for k, v in endpoint.extra if k not in form)
+    headers.update(dict(endpoint.headers))
+    return HttpRequest(
+        method="POST",
+        url=endpoint.url,
+        headers=Headers(headers),
+        body=form_body(pairs),
+        secrets=(*endpoint.client.secrets, *secrets),
+    )

@@ -1,0 +1,184 @@
+"""Parsing token responses (RFC 6749 sections 5.1 and 5.2) into ``Token`` or a typed error.
+
+Strictly private. Any body at all gives a ``Token``, a ``TokenRequestError`` or an
+``InvalidTokenResponse``: never another exception (a Hypothesis test holds us to that).
+Servers in the wild are met halfway where it is safe: a numeric ``expires_in`` sent as a
+string, a missing ``token_type`` (taken as Bearer), a scope sent as a list, and a
+form-encoded body from old endpoints are accepted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from typing import Any, Final
+from urllib.parse import parse_qsl
+
+from authwire._core.http import HttpResponse, parse_retry_after
+from authwire._core.redact import redact_text, redact_url, snippet
+from authwire._core.token import Token, decode_jwt_claims
+from authwire.errors import InvalidTokenResponse, TokenRequestError
+
+__all__ = ["parse_token_response"]
+
+_KNOWN: Final = frozenset(
+    {
+        "access_token",
+        "token_type",
+        "expires_in",
+        "refresh_token",
+        "scope",
+        "id_token",
+        "refresh_expires_in",
+    }
+)
+
+
+def _number(value: Any) -> float | None:
+    """A finite number from a JSON number or numeric string; ``None`` if it is neither."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _decode(response: HttpResponse) -> Any:
+    ctype = response.headers.get("content-type", "").lower()
+    if "application/x-www-form-urlencoded" in ctype:
+        return dict(parse_qsl(response.body.decode("utf-8", "replace")))
+    return json.loads(response.body)
+
+
+def _describe_body(body: bytes) -> str:
+    head = body.lstrip()[:200].lower()
+    if not head:
+        return "an empty body"
+    if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
+        return "an HTML page"
+    if head.startswith(b"<"):
+        return "an XML or HTML document"
+    return "a body that is not JSON"
+
+
+def parse_token_response(
+    response: HttpResponse,
+    *,
+    received_at: float,
+    url: str,
+    secrets: Sequence[str] = (),
+) -> Token:
+    """The ``Token`` in ``response``, or the typed error it amounts to.
+
+    Args:
+        response: The token endpoint's response.
+        received_at: Local time (epoch seconds) when the request was sent; ``expires_at``
+            is computed from it, so clock skew with the server does not matter.
+        url: The token endpoint, for error messages (redacted before use).
+        secrets: Values that must not appear in an error (the client secret, the
+            refresh token sent, a password).
+
+    Raises:
+        TokenRequestError: For an HTTP error status, or a success status with an ``error``.
+        InvalidTokenResponse: For a body that is not a usable token response.
+    """
+    where = redact_url(url)
+    status = response.status
+    excerpt = snippet(response.body, secrets)
+    try:
+        data = _decode(response)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        data = None
+
+    if status >= 400 or (isinstance(data, dict) and "error" in data):
+        if status < 400:
+            status = 400 if status < 300 else status
+        error = description = error_uri = None
+        if isinstance(data, dict):
+            raw_error, raw_desc, raw_uri = (
+                data.get("error"),
+                data.get("error_description"),
+                data.get("error_uri"),
+            )
+            error = redact_text(raw_error, secrets)[:100] if isinstance(raw_error, str) else None
+            if isinstance(raw_desc, str):
+                description = redact_text(raw_desc, secrets)[:300]
+            error_uri = redact_text(raw_uri, secrets)[:300] if isinstance(raw_uri, str) else None
+        raise TokenRequestError(
+            url=where,
+            status=status,
+            error=error,
+            error_description=description,
+            error_uri=error_uri,
+            snippet=excerpt,
+            retry_after=parse_retry_after(response.headers.get("retry-after"), received_at),
+        )
+
+    def invalid(reason: str) -> InvalidTokenResponse:
+        return InvalidTokenResponse(reason=reason, url=where, status=status, snippet=excerpt)
+
+    if not 200 <= status < 300:
+        raise invalid(f"unexpected HTTP status {status}")
+    if data is None:
+        raise invalid(f"expected a JSON object, got {_describe_body(response.body)}")
+    if not isinstance(data, dict):
+        raise invalid(f"expected a JSON object, got JSON {type(data).__name__}")
+
+    access_token = data.get("access_token")
+    if not isinstance(access_token, str) or not access_token:
+        raise invalid("no access_token" if access_token is None else "access_token is not a string")
+    token_type = data.get("token_type", "Bearer")
+    if not isinstance(token_type, str) or not token_type:
+        raise invalid("token_type is not a string")
+
+    expires_at: float | None = None
+    if "expires_in" in data and data["expires_in"] is not None:
+        expires_in = _number(data["expires_in"])
+        if expires_in is None:
+            raise invalid("expires_in is not a number")
+        expires_at = received_at + max(expires_in, 0.0)
+    else:
+        exp = _number(decode_jwt_claims(access_token).get("exp"))
+        if exp is not None:
+            expires_at = exp
+
+    refresh_token = data.get("refresh_token")
+    if refresh_token is not None and not isinstance(refresh_token, str):
+        raise invalid("refresh_token is not a string")
+    id_token = data.get("id_token")
+    if id_token is not None and not isinstance(id_token, str):
+        raise invalid("id_token is not a string")
+
+    scope = data.get("scope")
+    if isinstance(scope, list) and all(isinstance(s, str) for s in scope):
+        scope = " ".join(scope)
+    if scope is not None and not isinstance(scope, str):
+        raise invalid("scope is not a string")
+
+    refresh_expires_at: float | None = None
+    if data.get("refresh_expires_in") is not None:
+        refresh_in = _number(data["refresh_expires_in"])
+        if refresh_in is None:
+            raise invalid("refresh_expires_in is not a number")
+        # Keycloak sends 0 for "does not expire".
+        refresh_expires_at = received_at + refresh_in if refresh_in > 0 else None
+
+    return Token(
+        access_token=access_token,
+        token_type=token_type,
+        expires_at=expires_at,
+        refresh_token=refresh_token or None,
+        scope=scope or None,
+        id_token=id_token or None,
+        extra={k: v for k, v in data.items() if k not in _KNOWN},
+        issued_at=received_at,
+        refresh_expires_at=refresh_expires_at,
+    )

@@ -1,0 +1,217 @@
+"""Keeping secrets out of reprs, logs and error messages.
+
+Strictly private. ``Secret`` wraps a value so that printing it cannot leak it;
+``redact_text`` scrubs known secrets and secret-looking fields from text that came from
+elsewhere (a token endpoint's error page, a URL) before it is put in an error or a log line.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Final, Generic, TypeVar
+from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
+
+__all__ = [
+    "REDACTED",
+    "Secret",
+    "redact_headers",
+    "redact_text",
+    "redact_url",
+    "reveal",
+    "snippet",
+]
+
+T = TypeVar("T")
+
+#: What a redacted value is replaced with.
+REDACTED: Final = "***"
+
+#: Field names whose values are secrets wherever they appear (JSON, forms, query strings).
+SENSITIVE_FIELDS: Final = (
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "client_secret",
+    "client_assertion",
+    "assertion",
+    "password",
+    "passwd",
+    "code_verifier",
+    "code",
+    "device_code",
+    "subject_token",
+    "actor_token",
+    "token",
+    "api_key",
+    "apikey",
+    "key",
+    "secret",
+    "signature",
+    "sig",
+)
+
+#: Header names whose values are never shown.
+SENSITIVE_HEADERS: Final = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "dpop",
+        "x-api-key",
+        "api-key",
+        "x-auth-token",
+        "x-esri-authorization",
+    }
+)
+
+_FIELD_ALT = "|".join(re.escape(f) for f in SENSITIVE_FIELDS)
+_JSON_FIELD = re.compile(rf'("(?:{_FIELD_ALT})"\s*:\s*)"(?:[^"\\]|\\.)*"', re.IGNORECASE)
+_FORM_FIELD = re.compile(rf"(?<![A-Za-z0-9_])((?:{_FIELD_ALT})=)[^&\s\"'<>]+", re.IGNORECASE)
+_AUTH_VALUE = re.compile(
+    r"\b(Bearer|Basic|Digest|Negotiate|NTLM|DPoP|Token)(\s+)[A-Za-z0-9._~+/=:,\"-]{6,}",
+    re.IGNORECASE,
+)
+_WS = re.compile(r"\s+")
+
+
+class Secret(Generic[T]):
+    """A value that never shows itself in ``repr``, ``str`` or a format string.
+
+    Use ``reveal()`` at the one place the value is really needed (building a request).
+
+    Example:
+        >>> s = Secret("hunter2")
+        >>> print(s, repr(s))
+        *** Secret('***')
+        >>> s.reveal()
+        'hunter2'
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: T) -> None:
+        self._value = value
+
+    def reveal(self) -> T:
+        """The wrapped value. Call it only where the value is sent, never to print it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({REDACTED!r})"
+
+    def __str__(self) -> str:
+        return REDACTED
+
+    def __format__(self, spec: str) -> str:
+        return REDACTED
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        a, b = self._value, other._value
+        if isinstance(a, str) and isinstance(b, str):
+            return hmac.compare_digest(a.encode(), b.encode())
+        return bool(a == b)
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+def reveal(value: Secret[str] | str | None) -> str | None:
+    """The plain value of a ``Secret`` or of a string given as is (``None`` stays ``None``)."""
+    if isinstance(value, Secret):
+        return value.reveal()
+    return value
+
+
+def _variants(secret: str) -> set[str]:
+    """The spellings under which a secret may come back: raw, URL-quoted, JSON-escaped."""
+    out = {secret, quote_plus(secret), quote(secret, safe="")}
+    out.add(json.dumps(secret)[1:-1])
+    return {v for v in out if v}
+
+
+def _secret_forms(secrets: Iterable[str | Secret[str] | None]) -> list[str]:
+    forms: set[str] = set()
+    plain = [reveal(s) for s in secrets]
+    values = [p for p in plain if p]
+    for value in values:
+        forms |= _variants(value)
+    # A secret echoed inside a Basic header is base64 of "id:secret"; catch that form too.
+    for value in values:
+        for other in values:
+            pair = base64.b64encode(f"{other}:{value}".encode()).decode()
+            forms.add(pair)
+    # Longest first, so that a secret containing another is replaced whole.
+    return sorted(forms, key=len, reverse=True)
+
+
+def redact_text(text: str, secrets: Iterable[str | Secret[str] | None] = ()) -> str:
+    """``text`` with every known secret and every secret-looking field replaced by ``***``.
+
+    Args:
+        text: Text from elsewhere (a response body, a URL, a message).
+        secrets: Values known to be secret in this context (a client secret, a password,
+            a token). Each is removed in its raw, URL-encoded and JSON-escaped forms, and
+            inside a Basic credential.
+
+    Returns:
+        The scrubbed text. Field values of ``access_token``, ``password`` and the like are
+        removed even when not listed in ``secrets``.
+    """
+    for form in _secret_forms(secrets):
+        text = text.replace(form, REDACTED)
+    text = _JSON_FIELD.sub(lambda m: f'{m.group(1)}"{REDACTED}"', text)
+    text = _FORM_FIELD.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+    return _AUTH_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+
+
+def snippet(
+    body: bytes | str,
+    secrets: Iterable[str | Secret[str] | None] = (),
+    limit: int = 200,
+) -> str:
+    """A short, single-line, redacted excerpt of a response body for an error message.
+
+    Args:
+        body: The body as received.
+        secrets: Values to remove (see ``redact_text``).
+        limit: The most characters kept; ``0`` gives an empty string. Default 200.
+    """
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    # Redact before truncating, so that a secret cut in half at the limit cannot survive.
+    text = redact_text(_WS.sub(" ", text).strip(), secrets)
+    if len(text) > limit:
+        text = text[: max(limit - 1, 0)] + "…"
+    return text
+
+
+def redact_url(url: str, secrets: Iterable[str | Secret[str] | None] = ()) -> str:
+    """``url`` with any password in its userinfo and any secret-looking query value removed."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return redact_text(url, secrets)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hostport = netloc.rpartition("@")
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:{REDACTED}@{hostport}" if ":" in userinfo else f"{user}@{hostport}"
+    rebuilt = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+    return redact_text(rebuilt, secrets)
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """A copy of ``headers`` fit for a log line: sensitive values become ``***``."""
+    return {
+        name: (REDACTED if name.lower() in SENSITIVE_HEADERS else value)
+        for name, value in headers.items()
+    }

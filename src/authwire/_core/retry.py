@@ -1,0 +1,108 @@
+"""Retrying token requests: a policy value and a flow that applies it.
+
+Strictly private. After urllib3's ``Retry``: the policy is immutable and its decisions are
+pure; the waiting is a ``Sleep`` operation performed by whichever driver runs the flow.
+Connection failures, 408/425/429/5xx and the OAuth ``temporarily_unavailable`` error are
+retried with exponential back-off and full jitter, honouring ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from authwire._core.flow import Flow, Sleep
+from authwire._core.http import HttpRequest, HttpResponse, parse_retry_after
+from authwire.errors import RETRYABLE_ERRORS, RETRYABLE_STATUSES, TokenEndpointUnreachable
+
+__all__ = ["DEFAULT_RETRY", "RetryPolicy", "send_with_retries"]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How token requests are retried.
+
+    Args:
+        retries: Further attempts after the first. ``0`` sends each request once.
+            Default 2 (three attempts in all).
+        backoff: Base of the exponential back-off, in seconds: attempt *n* waits a random
+            time up to ``backoff * 2**n`` (full jitter). ``0`` retries at once. Default 0.5.
+        max_backoff: The longest wait between attempts, in seconds. Default 10.
+        max_retry_after: A ``Retry-After`` longer than this (seconds) is not waited for:
+            the error is raised instead, carrying ``retry_after``. Default 30.
+    """
+
+    retries: int = 2
+    backoff: float = 0.5
+    max_backoff: float = 10.0
+    max_retry_after: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.retries < 0 or self.backoff < 0 or self.max_backoff < 0:
+            raise ValueError("retries and back-off must be >= 0")
+
+    def delay(self, attempt: int, retry_after: float | None, u: float) -> float | None:
+        """Seconds to wait before retry number ``attempt`` (0-based), or ``None`` to give up.
+
+        Args:
+            attempt: How many retries were made already.
+            retry_after: What the server asked for, if anything.
+            u: A random number in [0, 1) for the jitter.
+        """
+        if attempt >= self.retries:
+            return None
+        if retry_after is not None:
+            return None if retry_after > self.max_retry_after else float(retry_after)
+        return float(min(self.max_backoff, self.backoff * 2**attempt) * u)
+
+
+#: The policy used when a credential is given no ``retries=``.
+DEFAULT_RETRY: Final = RetryPolicy()
+
+
+def _is_retryable(response: HttpResponse) -> bool:
+    if response.status in RETRYABLE_STATUSES:
+        return True
+    if response.status == 400 and b"temporarily_unavailable" in response.body:
+        try:
+            error = json.loads(response.body).get("error")
+        except (ValueError, AttributeError):
+            return False
+        return error in RETRYABLE_ERRORS
+    return False
+
+
+def send_with_retries(
+    request: HttpRequest,
+    policy: RetryPolicy,
+    *,
+    now: Callable[[], float],
+    rand: Callable[[], float] = random.random,
+) -> Flow[HttpResponse]:
+    """Send ``request``, retrying as ``policy`` says; returns the last response.
+
+    A response that is still an error after the last attempt is returned (the caller
+    turns it into a typed error); a connection failure after the last attempt propagates
+    as ``TokenEndpointUnreachable``.
+    """
+    attempt = 0
+    while True:
+        try:
+            response: HttpResponse = yield request
+        except TokenEndpointUnreachable:
+            wait = policy.delay(attempt, None, rand())
+            if wait is None:
+                raise
+        else:
+            if not _is_retryable(response):
+                return response
+            retry_after = parse_retry_after(response.headers.get("retry-after"), now())
+            wait = policy.delay(attempt, retry_after, rand())
+            if wait is None:
+                return response
+        if wait > 0:
+            yield Sleep(wait)
+        attempt += 1
