@@ -1,0 +1,278 @@
+"""The small HTTP clients credentials use to reach token endpoints.
+
+Strictly private. Token requests never go through the user's client, so token bodies
+never appear in a user's ``response.history`` and one credential serves every session.
+Senders follow no redirects (a token endpoint that redirects is refused rather than
+followed with the client secret), read at most ``MAX_BODY`` bytes, and turn every
+transport failure into ``TokenEndpointUnreachable`` with the original as ``__cause__``.
+
+The sync sender uses ``httpx`` when it is installed, else ``requests``; the async sender
+needs ``httpx``. ``http_client=`` on a credential substitutes the user's own configured
+``httpx.Client``, ``httpx.AsyncClient`` or ``requests.Session`` (proxies, corporate CAs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+from authwire._core.http import Headers, HttpRequest, HttpResponse
+from authwire._core.redact import redact_text, redact_url
+from authwire._version import __version__
+from authwire.errors import ConfigurationError, InvalidTokenResponse, TokenEndpointUnreachable
+
+if TYPE_CHECKING:
+    import httpx
+    import requests
+
+__all__ = ["MAX_BODY", "AsyncSender", "Sender", "async_sender", "make_sender"]
+
+#: The largest token-endpoint response body read, in bytes.
+MAX_BODY: Final = 1 << 20
+USER_AGENT: Final = f"authwire/{__version__}"
+
+
+class Sender(Protocol):
+    """Sends one ``HttpRequest`` and returns the whole response."""
+
+    def send(self, request: HttpRequest) -> HttpResponse:
+        """Send ``request``; raise ``TokenEndpointUnreachable`` if no response came."""
+        ...
+
+
+class AsyncSender(Protocol):
+    """The async twin of ``Sender``."""
+
+    async def send(self, request: HttpRequest) -> HttpResponse:
+        """Send ``request``; raise ``TokenEndpointUnreachable`` if no response came."""
+        ...
+
+
+def _unreachable(request: HttpRequest, exc: BaseException) -> TokenEndpointUnreachable:
+    detail = redact_text(str(exc), request.secrets)[:200] or type(exc).__name__
+    return TokenEndpointUnreachable(
+        url=redact_url(request.url), reason=f"{type(exc).__name__}: {detail}"
+    )
+
+
+def _too_large(request: HttpRequest, status: int) -> InvalidTokenResponse:
+    return InvalidTokenResponse(
+        reason=f"response body larger than {MAX_BODY} bytes",
+        url=redact_url(request.url),
+        status=status,
+    )
+
+
+def _headers(request: HttpRequest) -> dict[str, str]:
+    headers = dict(request.headers.items_raw())
+    headers.setdefault("User-Agent", USER_AGENT)
+    return headers
+
+
+class HttpxSender:
+    """A ``Sender`` over an ``httpx.Client``. Strictly private."""
+
+    def __init__(self, client: httpx.Client | None, timeout: float) -> None:
+        import httpx
+
+        self._httpx = httpx
+        self._own = client is None
+        self._client = client or httpx.Client(timeout=timeout, follow_redirects=False)
+        self._timeout = timeout
+
+    def send(self, request: HttpRequest) -> HttpResponse:
+        httpx = self._httpx
+        try:
+            req = self._client.build_request(
+                request.method,
+                request.url,
+                headers=_headers(request),
+                content=request.body,
+                timeout=self._timeout,
+            )
+            response = self._client.send(req, stream=True, follow_redirects=False)
+            try:
+                body = bytearray()
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > MAX_BODY:
+                        raise _too_large(request, response.status_code)
+            finally:
+                response.close()
+            return HttpResponse(
+                status=response.status_code,
+                headers=Headers(response.headers.multi_items()),
+                body=bytes(body),
+                url=request.url,
+            )
+        except httpx.HTTPError as exc:
+            raise _unreachable(request, exc) from exc
+
+    def close(self) -> None:
+        if self._own:
+            self._client.close()
+
+
+class RequestsSender:
+    """A ``Sender`` over a ``requests.Session``. Strictly private."""
+
+    def __init__(self, session: requests.Session | None, timeout: float) -> None:
+        import requests
+
+        self._requests = requests
+        self._own = session is None
+        self._session = session or requests.Session()
+        self._timeout = timeout
+
+    def send(self, request: HttpRequest) -> HttpResponse:
+        requests = self._requests
+        try:
+            response = self._session.request(
+                request.method,
+                request.url,
+                headers=_headers(request),
+                data=request.body,
+                timeout=self._timeout,
+                allow_redirects=False,
+                stream=True,
+            )
+            with response:
+                body = bytearray()
+                for chunk in response.iter_content(chunk_size=65536):
+                    body += chunk
+                    if len(body) > MAX_BODY:
+                        raise _too_large(request, response.status_code)
+                pairs: list[tuple[str, str]] = []
+                raw_headers: Any = response.raw.headers if response.raw is not None else None
+                if raw_headers is not None and hasattr(raw_headers, "items"):
+                    pairs = [(str(k), str(v)) for k, v in raw_headers.items()]
+                else:
+                    pairs = list(response.headers.items())
+                return HttpResponse(
+                    status=response.status_code,
+                    headers=Headers(pairs),
+                    body=bytes(body),
+                    url=request.url,
+                )
+        except requests.RequestException as exc:
+            raise _unreachable(request, exc) from exc
+
+    def close(self) -> None:
+        if self._own:
+            self._session.close()
+
+
+class AsyncHttpxSender:
+    """An ``AsyncSender`` over an ``httpx.AsyncClient``. Strictly private."""
+
+    def __init__(self, client: httpx.AsyncClient, timeout: float) -> None:
+        import httpx
+
+        self._httpx = httpx
+        self._client = client
+        self._timeout = timeout
+
+    async def send(self, request: HttpRequest) -> HttpResponse:
+        httpx = self._httpx
+        try:
+            req = self._client.build_request(
+                request.method,
+                request.url,
+                headers=_headers(request),
+                content=request.body,
+                timeout=self._timeout,
+            )
+            response = await self._client.send(req, stream=True, follow_redirects=False)
+            try:
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_BODY:
+                        raise _too_large(request, response.status_code)
+            finally:
+                await response.aclose()
+            return HttpResponse(
+                status=response.status_code,
+                headers=Headers(response.headers.multi_items()),
+                body=bytes(body),
+                url=request.url,
+            )
+        except httpx.HTTPError as exc:
+            raise _unreachable(request, exc) from exc
+
+
+def make_sender(http_client: Any, timeout: float) -> Sender:
+    """The sync sender for a credential.
+
+    Args:
+        http_client: ``None`` for authwire's own client, or the user's ``httpx.Client`` or
+            ``requests.Session``. An ``httpx.AsyncClient`` alone leaves sync callers with
+            authwire's own client.
+        timeout: Seconds for connecting and for reading.
+
+    Raises:
+        ConfigurationError: If neither httpx nor requests is installed, or ``http_client``
+            is of an unknown kind.
+    """
+    kind = _kind(http_client)
+    if kind == "requests":
+        return RequestsSender(http_client, timeout)
+    if kind == "httpx":
+        return HttpxSender(http_client, timeout)
+    try:
+        return HttpxSender(None, timeout)
+    except ImportError:
+        pass
+    try:
+        return RequestsSender(None, timeout)
+    except ImportError:
+        raise ConfigurationError(
+            "authwire needs httpx or requests to reach token endpoints: "
+            "pip install 'authwire[httpx]' or 'authwire[requests]'"
+        ) from None
+
+
+@contextlib.asynccontextmanager
+async def async_sender(http_client: Any, timeout: float) -> AsyncIterator[AsyncSender]:
+    """An async sender for one refresh.
+
+    authwire's own ``httpx.AsyncClient`` is made per refresh (refreshes are rare), so it
+    is never shared between event loops or between asyncio and trio.
+
+    Raises:
+        ConfigurationError: If httpx is not installed.
+    """
+    if _kind(http_client) == "httpx-async":
+        yield AsyncHttpxSender(http_client, timeout)
+        return
+    try:
+        import httpx
+    except ImportError:
+        raise ConfigurationError(
+            "async token requests need httpx: pip install 'authwire[httpx]'"
+        ) from None
+    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+        yield AsyncHttpxSender(client, timeout)
+
+
+def _kind(http_client: Any) -> str | None:
+    if http_client is None:
+        return None
+    module = type(http_client).__module__
+    if module.startswith("httpx"):
+        import httpx
+
+        if isinstance(http_client, httpx.AsyncClient):
+            return "httpx-async"
+        if isinstance(http_client, httpx.Client):
+            return "httpx"
+    if module.startswith("requests"):
+        import requests
+
+        if isinstance(http_client, requests.Session):
+            return "requests"
+    raise ConfigurationError(
+        f"http_client must be an httpx.Client, httpx.AsyncClient or requests.Session, "
+        f"not {type(http_client).__name__}"
+    )

@@ -1,0 +1,210 @@
+"""``Credential``: the base of every token source, and ``ManagedCredential`` for grants."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from authwire._core.clock import Clock, system_clock
+from authwire._core.flow import Flow
+from authwire._core.policy import DEFAULT_MANDATORY, RefreshPolicy
+from authwire._core.retry import DEFAULT_RETRY, RetryPolicy
+from authwire._core.schemes.base import AuthLike, AuthScheme, as_scheme
+from authwire._core.schemes.bearer import BearerAuth
+from authwire._core.token import Token
+from authwire._log import RefreshEvent
+from authwire.caches.base import TokenCache, cache_key
+from authwire.errors import ConfigurationError
+
+__all__ = ["Credential", "ManagedCredential"]
+
+
+class Credential(abc.ABC):
+    """Base of every credential: something that provides tokens.
+
+    A credential is usable wherever authwire takes auth (``authwire.requests.Auth(cred)``,
+    ``authwire.httpx.Auth(cred)``), where it sends its token as a bearer token, and it
+    composes with schemes and other credentials with ``+``.
+    """
+
+    @abc.abstractmethod
+    def get_token(self) -> Token:
+        """A valid token, fetched or refreshed if needed (blocking).
+
+        Raises:
+            AuthwireError: If no token can be had; see the subclass.
+        """
+
+    @abc.abstractmethod
+    async def aget_token(self) -> Token:
+        """A valid token, for asyncio or trio code; never blocks the event loop."""
+
+    def invalidate(self, token: Token) -> bool:
+        """Report that a server rejected ``token``; the next call gets a new one.
+
+        Compare-and-invalidate: if ``token`` was already replaced, nothing happens.
+
+        Returns:
+            True if ``token`` was the current token and is now dropped.
+        """
+        return False
+
+    async def ainvalidate(self, token: Token) -> bool:
+        """``invalidate`` for async code."""
+        return self.invalidate(token)
+
+    def peek(self, now: float) -> Token | None:
+        """A fresh token already at hand at ``now``, without I/O or waiting, or ``None``."""
+        return None
+
+    def as_scheme(self) -> AuthScheme:
+        """The scheme that applies this credential: its token as a bearer token."""
+        return BearerAuth(self)
+
+    def __add__(self, other: AuthLike) -> AuthScheme:
+        return self.as_scheme() + as_scheme(other)
+
+    def __radd__(self, other: AuthLike) -> AuthScheme:
+        return as_scheme(other) + self.as_scheme()
+
+
+def _policy(leeway: float | None, mandatory: float | None) -> RefreshPolicy:
+    try:
+        if leeway is None and mandatory is None:
+            return RefreshPolicy()
+        mandatory_window = DEFAULT_MANDATORY if mandatory is None else mandatory
+        if leeway is None:
+            return RefreshPolicy(mandatory=mandatory_window)
+        return RefreshPolicy(advisory=leeway, mandatory=min(mandatory_window, leeway))
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
+def _retry(retries: int | RetryPolicy | None) -> RetryPolicy:
+    if retries is None:
+        return DEFAULT_RETRY
+    if isinstance(retries, RetryPolicy):
+        return retries
+    try:
+        return RetryPolicy(retries=retries)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
+class ManagedCredential(Credential):
+    """A credential whose tokens come from a grant flow and are managed for it.
+
+    Subclasses provide ``_token_flow`` (the grant) and ``_identity`` (what makes two
+    configurations the same client, for the cache key; secrets only as fingerprints).
+    The ``TokenManager`` does the rest: memory copy, cache, refresh windows, single flight.
+
+    Args:
+        cache: Where tokens are shared. ``None`` (default) uses the process-wide
+            ``MemoryCache``.
+        leeway: Seconds before expiry at which the first caller refreshes (the advisory
+            window). ``0`` refreshes only inside the mandatory window. Default 300,
+            shrunk to half the lifetime of short-lived tokens.
+        mandatory: Seconds before expiry from which a token is no longer used. Default 30,
+            shrunk to a tenth of the lifetime of short-lived tokens.
+        timeout: Seconds to wait for the token endpoint to connect and to answer.
+            Default 10.
+        retries: Further attempts after a connection failure, 429 or 5xx, or a
+            ``RetryPolicy``. ``0`` never retries. Default 2.
+        http_client: Your own ``httpx.Client``, ``httpx.AsyncClient`` or
+            ``requests.Session`` for token requests (proxies, CA bundles). Default: authwire's.
+        on_refresh: Called with a ``RefreshEvent`` (no secrets) after every refresh.
+        clock: The wall clock; tests pass ``authwire.testing.FakeClock``.
+    """
+
+    def __init__(
+        self,
+        *,
+        cache: TokenCache | None = None,
+        leeway: float | None = None,
+        mandatory: float | None = None,
+        timeout: float = 10.0,
+        retries: int | RetryPolicy | None = None,
+        http_client: Any = None,
+        on_refresh: Callable[[RefreshEvent], None] | None = None,
+        clock: Clock = system_clock,
+    ) -> None:
+        from authwire.caches.memory import DEFAULT_MEMORY_CACHE
+        from authwire.credentials._sender import async_sender, make_sender
+        from authwire.manager import TokenManager
+
+        if timeout <= 0:
+            raise ConfigurationError("timeout must be > 0 seconds")
+        self._retry = _retry(retries)
+        self._clock = clock
+        self._timeout = timeout
+        self._http_client = http_client
+        if http_client is not None:
+            from authwire.credentials._sender import _kind
+
+            _kind(http_client)  # a wrong kind fails here, at construction
+        self._manager = TokenManager(
+            fetch=self._token_flow,
+            key=cache_key(self._identity()),
+            cache=cache if cache is not None else DEFAULT_MEMORY_CACHE,
+            policy=_policy(leeway, mandatory),
+            sender=lambda: make_sender(http_client, timeout),
+            async_sender=lambda: async_sender(http_client, timeout),
+            name=repr(self),
+            clock=clock,
+            on_refresh=on_refresh,
+            on_token=self._on_new_token,
+        )
+        # The hot path reads the manager's snapshot directly.
+        self.peek = self._manager.peek  # type: ignore[method-assign]
+
+    @abc.abstractmethod
+    def _token_flow(self, replacing: Token | None) -> Flow[Token]:
+        """The grant flow for a new token (``replacing`` is the token being replaced)."""
+
+    @abc.abstractmethod
+    def _identity(self) -> Mapping[str, Any]:
+        """What identifies this client for caching; secrets only as fingerprints."""
+
+    def _on_new_token(self, token: Token) -> None:
+        """Hook for subclasses: a new token was fetched (e.g. to keep a rotated refresh token)."""
+
+    @property
+    def manager(self) -> Any:
+        """The ``TokenManager`` behind this credential."""
+        return self._manager
+
+    @property
+    def cache_key(self) -> str:
+        """The key under which this credential's tokens are cached."""
+        return self._manager.key
+
+    def get_token(self) -> Token:
+        """A valid token; one refresh per expiry however many threads ask.
+
+        Raises:
+            TokenRequestError: The endpoint refused.
+            InvalidTokenResponse: The endpoint answered with something that is not a token.
+            TokenEndpointUnreachable: The endpoint could not be reached.
+        """
+        return self._manager.get_token()
+
+    async def aget_token(self) -> Token:
+        """``get_token`` for asyncio and trio; one refresh per expiry however many tasks ask."""
+        return await self._manager.aget_token()
+
+    def invalidate(self, token: Token) -> bool:
+        """Drop ``token`` if current (compare-and-invalidate), here and in the cache."""
+        return self._manager.invalidate(token)
+
+    async def ainvalidate(self, token: Token) -> bool:
+        """``invalidate`` for async code."""
+        return await self._manager.ainvalidate(token)
+
+    def peek(self, now: float) -> Token | None:
+        """A fresh token at hand at ``now`` (no lock, no I/O), or ``None``."""
+        return self._manager.peek(now)
+
+    def clear(self) -> None:
+        """Forget the token here and in the cache (the next call fetches a new one)."""
+        self._manager.clear()

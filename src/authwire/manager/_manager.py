@@ -1,0 +1,428 @@
+"""``TokenManager``: single-flight refresh for threads and asyncio/trio tasks at once.
+
+The decisions are made by the pure ``TokenLifecycle``; this shell adds a mutex held only
+for those decisions, a *flight* (the one refresh in progress, which any number of
+threads and tasks wait on), the cache and its cross-process lock, and the drivers that
+run the credential's grant flow. A sync and an async caller share one flight; sync
+callers wait on a ``threading.Event``, async callers on a future woken from whichever
+thread finishes, so the event loop is never blocked. No lock is ever held while a
+user's request is in flight.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
+from authwire._aio import RUNTIME, acquire_in_thread, wait_event
+from authwire._core.clock import Clock, system_clock
+from authwire._core.flow import Flow, drive_async, drive_sync
+from authwire._core.lifecycle import Action, TokenLifecycle, token_fingerprint
+from authwire._core.policy import Freshness, RefreshPolicy
+from authwire._core.token import Token
+from authwire._log import RefreshEvent, logger
+from authwire.caches.base import TokenCache
+from authwire.credentials._sender import AsyncSender, Sender
+from authwire.errors import AuthwireError, ConfigurationError
+
+__all__ = ["TokenManager"]
+
+
+class _Flight:
+    """The refresh in progress, and everyone waiting for it. Strictly private."""
+
+    __slots__ = ("_callbacks", "_mutex", "done", "error", "loop_thread", "token")
+
+    def __init__(self, loop_thread: int | None) -> None:
+        self.done = threading.Event()
+        self.token: Token | None = None
+        self.error: BaseException | None = None
+        self.loop_thread = loop_thread  # the thread of an async refresher's event loop
+        self._mutex = threading.Lock()
+        self._callbacks: list[Callable[[], None]] = []
+
+    def subscribe(self, callback: Callable[[], None]) -> None:
+        with self._mutex:
+            if not self.done.is_set():
+                self._callbacks.append(callback)
+                return
+        callback()
+
+    def finish(self, token: Token | None, error: BaseException | None) -> None:
+        with self._mutex:
+            self.token, self.error = token, error
+            self.done.set()
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback()
+
+    def outcome(self) -> Token | None:
+        """The token, or raise the refresher's error; ``None`` if the refresher gave up."""
+        if self.error is not None:
+            raise self.error
+        return self.token
+
+
+SenderFactory = Callable[[], Sender]
+AsyncSenderFactory = Callable[[], AbstractAsyncContextManager[AsyncSender]]
+
+
+class TokenManager:
+    """Owns one credential's token: memory copy, cache, refresh policy and single flight.
+
+    Args:
+        fetch: Makes the grant flow that obtains a new token.
+        key: The cache key of the credential's identity.
+        cache: Where tokens are shared with other credentials, processes or hosts.
+        policy: When tokens are refreshed.
+        sender: Makes the sync sender for token requests.
+        async_sender: Makes an async sender (a context manager) for token requests.
+        name: A secret-free description for logs and events.
+        clock: The wall clock.
+        on_refresh: Called with a ``RefreshEvent`` after every refresh attempt.
+    """
+
+    def __init__(
+        self,
+        *,
+        fetch: Callable[[Token | None], Flow[Token]],
+        key: str,
+        cache: TokenCache,
+        policy: RefreshPolicy,
+        sender: SenderFactory,
+        async_sender: AsyncSenderFactory,
+        name: str,
+        clock: Clock = system_clock,
+        on_refresh: Callable[[RefreshEvent], None] | None = None,
+        on_token: Callable[[Token], None] | None = None,
+    ) -> None:
+        self._fetch = fetch
+        self.key = key
+        self.cache = cache
+        self._sender_factory = sender
+        self._async_sender = async_sender
+        self._sender: Sender | None = None
+        self.name = name
+        self._clock = clock
+        self._on_refresh = on_refresh
+        self._on_token = on_token
+        self._life = TokenLifecycle(policy)
+        self._mutex = threading.Lock()
+        self._flight: _Flight | None = None
+        # (token, fresh until): read without the mutex on every request.
+        self._snapshot: tuple[Token, float] | None = None
+
+    @property
+    def policy(self) -> RefreshPolicy:
+        """The refresh policy."""
+        return self._life.policy
+
+    # -- the hot path ------------------------------------------------------------------
+
+    def peek(self, now: float) -> Token | None:
+        """The current token if it is fresh at ``now``; no lock, no I/O."""
+        snapshot = self._snapshot
+        if snapshot is not None and now < snapshot[1]:
+            return snapshot[0]
+        return None
+
+    @property
+    def current(self) -> Token | None:
+        """The token held in memory, fresh or not (for ``status`` displays)."""
+        return self._life.token
+
+    # -- deciding ----------------------------------------------------------------------
+
+    def _decide(
+        self, loop_thread: int | None
+    ) -> tuple[Action, Token | None, str, Token | None, _Flight | None]:
+        with self._mutex:
+            decision = self._life.decide(self._clock())
+            if decision.action is Action.USE:
+                return decision.action, decision.token, "", None, None
+            if decision.action is Action.WAIT:
+                return decision.action, decision.token, decision.reason, None, self._flight
+            self._life.begin()
+            flight = self._flight = _Flight(loop_thread)
+            return decision.action, decision.token, decision.reason, decision.fallback, flight
+
+    def _publish(self, token: Token) -> None:
+        """Adopt ``token`` (mutex held)."""
+        self._life.succeed(token, random.random())  # noqa: S311 (jitter, not crypto)
+        schedule = self._life.schedule
+        assert schedule is not None
+        self._snapshot = (token, schedule.refresh_at)
+
+    def _usable_cached(self, cached: Token | None, replacing: Token | None) -> Token | None:
+        if cached is None or self._life.is_rejected(cached):
+            return None
+        if replacing is not None and cached.access_token == replacing.access_token:
+            return None
+        if self.policy.decide(cached, self._clock()) is not Freshness.FRESH:
+            return None
+        return cached
+
+    def _finish(
+        self,
+        flight: _Flight,
+        reason: str,
+        started: float,
+        token: Token | None,
+        outcome: str,
+        error: BaseException | None,
+        fallback: Token | None,
+    ) -> Token:
+        """Record a refresh's outcome, wake the waiters, return the token to use or raise."""
+        used: Token | None = None
+        with self._mutex:
+            if token is not None:
+                self._publish(token)
+                used = token
+            elif error is not None:
+                used = self._life.fail(self._clock(), fallback, random.random())  # noqa: S311
+                if used is not None:
+                    outcome = "fallback"
+                    self._snapshot = (used, self._life.advisory_retry_at)
+            if self._flight is flight:
+                self._flight = None
+        flight.finish(used, None if used is not None else error)
+        self._report(reason, outcome, started, used, error)
+        if used is None:
+            assert error is not None
+            raise error
+        if token is not None and self._on_token is not None:
+            self._on_token(token)
+        return used
+
+    def _abandon(self, flight: _Flight) -> None:
+        """The refresher was interrupted (cancelled): free the flight so a waiter takes over."""
+        with self._mutex:
+            self._life.abandon()
+            if self._flight is flight:
+                self._flight = None
+        flight.finish(None, None)
+
+    def _report(
+        self,
+        reason: str,
+        outcome: str,
+        started: float,
+        token: Token | None,
+        error: BaseException | None,
+    ) -> None:
+        event = RefreshEvent(
+            credential=self.name,
+            reason=reason,
+            outcome=outcome if error is None or outcome == "fallback" else "failed",
+            duration=time.monotonic() - started,
+            token=token_fingerprint(token) if token is not None else None,
+            expires_at=token.expires_at if token is not None else None,
+            error=str(error) if error is not None else None,
+        )
+        if event.outcome == "failed":
+            logger.warning("token refresh failed for %s (%s): %s", self.name, reason, event.error)
+        elif event.outcome == "fallback":
+            logger.warning(
+                "token refresh failed for %s (%s); using the still-valid token: %s",
+                self.name,
+                reason,
+                event.error,
+            )
+        else:
+            logger.info(
+                "token %s for %s (%s) in %.3fs, expires_at=%s",
+                event.outcome,
+                self.name,
+                reason,
+                event.duration,
+                event.expires_at,
+                extra={"authwire_event": event},
+            )
+        if self._on_refresh is not None:
+            try:
+                self._on_refresh(event)
+            except Exception:  # a broken hook must not break authentication
+                logger.exception("on_refresh hook raised")
+
+    # -- sync --------------------------------------------------------------------------
+
+    def _sync_sender(self) -> Sender:
+        sender = self._sender
+        if sender is None:
+            with self._mutex:
+                if self._sender is None:
+                    self._sender = self._sender_factory()
+                sender = self._sender
+        return sender
+
+    def get_token(self) -> Token:
+        """A valid token: the held one, one another caller is fetching, or a new one.
+
+        Raises:
+            TokenEndpointError: The refresh failed and no valid token is left.
+            AuthwireError: Any other failure of the credential.
+        """
+        snapshot = self._snapshot
+        if snapshot is not None and self._clock() < snapshot[1]:
+            return snapshot[0]
+        while True:
+            action, token, reason, fallback, flight = self._decide(None)
+            if action is Action.USE:
+                assert token is not None
+                return token
+            assert flight is not None
+            if action is Action.WAIT:
+                if flight.loop_thread == threading.get_ident():
+                    raise ConfigurationError(
+                        "get_token() was called on an event loop's thread while aget_token() "
+                        "is refreshing the same credential on that loop; call aget_token() "
+                        "from async code (waiting here would deadlock)"
+                    )
+                flight.done.wait()
+                result = flight.outcome()
+                if result is not None:
+                    return result
+                continue  # the refresher gave up (cancelled): try again
+            return self._lead_sync(flight, reason, token, fallback)
+
+    def _lead_sync(
+        self, flight: _Flight, reason: str, replacing: Token | None, fallback: Token | None
+    ) -> Token:
+        started = time.monotonic()
+        token: Token | None = None
+        outcome, error = "fetched", None
+        try:
+            lock = self.cache.lock(self.key)
+            lock.acquire()
+            try:
+                cached = self._usable_cached(self.cache.get(self.key), replacing)
+                if cached is not None:
+                    token, outcome = cached, "cached"
+                else:
+                    if fallback is None:
+                        fallback = self._valid_cached(replacing)
+                    token = drive_sync(self._fetch(replacing), self._sync_sender().send)
+                    self.cache.set(self.key, token)
+            finally:
+                lock.release()
+        except AuthwireError as exc:
+            error = exc
+        except BaseException:
+            self._abandon(flight)
+            raise
+        return self._finish(flight, reason, started, token, outcome, error, fallback)
+
+    def _valid_cached(self, replacing: Token | None) -> Token | None:
+        """A cached token still short of its mandatory window, as a fallback."""
+        try:
+            cached = self.cache.get(self.key)
+        except AuthwireError:
+            return None
+        if cached is None or self._life.is_rejected(cached):
+            return None
+        if replacing is not None and cached.access_token == replacing.access_token:
+            return (
+                replacing
+                if self.policy.decide(replacing, self._clock()) is not Freshness.MANDATORY
+                else None
+            )
+        return (
+            cached if self.policy.decide(cached, self._clock()) is not Freshness.MANDATORY else None
+        )
+
+    def invalidate(self, token: Token, reason: str = "rejected") -> bool:
+        """Drop ``token`` if it is still the current one (compare-and-invalidate).
+
+        The cache entry is dropped too if it still holds ``token``.
+
+        Returns:
+            True if the token was current and is now dropped.
+        """
+        with self._mutex:
+            dropped = self._life.invalidate(token, reason)
+            if dropped:
+                self._snapshot = None
+        self.cache.discard(self.key, token)
+        return dropped
+
+    def clear(self) -> None:
+        """Forget the held token and its cache entry (a logout)."""
+        with self._mutex:
+            token = self._life.token
+            if token is not None:
+                self._life.invalidate(token, "absent")
+            self._snapshot = None
+        self.cache.delete(self.key)
+
+    # -- async -------------------------------------------------------------------------
+
+    async def aget_token(self) -> Token:
+        """``get_token`` for asyncio and trio; never blocks the event loop."""
+        snapshot = self._snapshot
+        if snapshot is not None and self._clock() < snapshot[1]:
+            return snapshot[0]
+        while True:
+            action, token, reason, fallback, flight = self._decide(threading.get_ident())
+            if action is Action.USE:
+                assert token is not None
+                return token
+            assert flight is not None
+            if action is Action.WAIT:
+                await wait_event(flight.done, flight.subscribe)
+                result = flight.outcome()
+                if result is not None:
+                    return result
+                continue
+            return await self._lead_async(flight, reason, token, fallback)
+
+    async def _cache_call(self, fn: Callable[..., object], *args: object) -> object:
+        if self.cache.blocking:
+            return await RUNTIME.run_blocking(fn, *args)
+        return fn(*args)
+
+    async def _lead_async(
+        self, flight: _Flight, reason: str, replacing: Token | None, fallback: Token | None
+    ) -> Token:
+        started = time.monotonic()
+        token: Token | None = None
+        outcome, error = "fetched", None
+        try:
+            lock = self.cache.lock(self.key)
+            if self.cache.blocking:
+                await acquire_in_thread(lock.acquire, lock.release)
+            else:
+                lock.acquire()
+            try:
+                cached = await self._cache_call(self.cache.get, self.key)
+                usable = self._usable_cached(cached, replacing)  # type: ignore[arg-type]
+                if usable is not None:
+                    token, outcome = usable, "cached"
+                else:
+                    if fallback is None:
+                        fallback = await self._cache_call(self._valid_cached, replacing)  # type: ignore[assignment]
+                    async with self._async_sender() as sender:
+                        token = await drive_async(self._fetch(replacing), sender.send, RUNTIME)
+                    await self._cache_call(self.cache.set, self.key, token)
+            finally:
+                if self.cache.blocking:
+                    await RUNTIME.run_blocking(lock.release)
+                else:
+                    lock.release()
+        except AuthwireError as exc:
+            error = exc
+        except BaseException:  # cancelled: let a waiter take over
+            self._abandon(flight)
+            raise
+        return self._finish(flight, reason, started, token, outcome, error, fallback)
+
+    async def ainvalidate(self, token: Token, reason: str = "rejected") -> bool:
+        """``invalidate`` for async code (cache I/O runs in a worker thread)."""
+        with self._mutex:
+            dropped = self._life.invalidate(token, reason)
+            if dropped:
+                self._snapshot = None
+        await self._cache_call(self.cache.discard, self.key, token)
+        return dropped
