@@ -1,0 +1,77 @@
+"""authwire: credentials for Python HTTP clients.
+
+authwire obtains tokens, caches them, refreshes them before they expire, retries once on
+a 401 and speaks the schemes enterprise APIs demand, for ``requests`` and ``httpx``
+(sync and async) from one sans-I/O core.
+
+Example:
+    >>> import authwire, authwire.requests, requests
+    >>> cred = authwire.ClientCredentials(
+    ...     "https://login.example.com/oauth2/token",
+    ...     client_id="svc", client_secret="s3cr3t", scope="api.read",
+    ... )
+    >>> session = requests.Session()
+    >>> session.auth = authwire.requests.Auth(cred)
+"""
+
+from __future__ import annotations
+
+from authwire._core.policy import RefreshPolicy
+from authwire._core.redact import Secret
+from authwire._core.retry import RetryPolicy
+from authwire._core.schemes.api_key import ApiKey
+from authwire._core.schemes.base import AuthScheme
+from authwire._core.schemes.basic import BasicAuth
+from authwire._core.schemes.bearer import BearerAuth
+from authwire._core.schemes.digest import DigestAuth
+from authwire._core.token import Token
+from authwire._log import RefreshEvent
+from authwire._version import __version__
+from authwire.caches.base import TokenCache
+from authwire.caches.memory import MemoryCache
+from authwire.credentials.base import Credential
+from authwire.credentials.client_credentials import ClientCredentials
+from authwire.credentials.static import StaticToken
+from authwire.errors import (
+    AuthwireError,
+    CacheError,
+    ConfigurationError,
+    CredentialUnavailable,
+    InsecureTransportError,
+    InteractionRequired,
+    InvalidTokenResponse,
+    MutualAuthenticationError,
+    TokenEndpointError,
+    TokenEndpointUnreachable,
+    TokenRequestError,
+)
+
+__all__ = [
+    "ApiKey",
+    "AuthScheme",
+    "AuthwireError",
+    "BasicAuth",
+    "BearerAuth",
+    "CacheError",
+    "ClientCredentials",
+    "ConfigurationError",
+    "Credential",
+    "CredentialUnavailable",
+    "DigestAuth",
+    "InsecureTransportError",
+    "InteractionRequired",
+    "InvalidTokenResponse",
+    "MemoryCache",
+    "MutualAuthenticationError",
+    "RefreshEvent",
+    "RefreshPolicy",
+    "RetryPolicy",
+    "Secret",
+    "StaticToken",
+    "Token",
+    "TokenCache",
+    "TokenEndpointError",
+    "TokenEndpointUnreachable",
+    "TokenRequestError",
+    "__version__",
+]

@@ -1,0 +1,187 @@
+"""``authwire.httpx.Auth``: sync and async auth flows over one authwire scheme.
+
+Strictly private module. ``sync_auth_flow`` and ``async_auth_flow`` are thin shells: the
+scheme's flow decides; they attach its attempts and hand back responses, with the sync
+or async stepper running side operations (a token refresh, a GSSAPI step) so that the
+event loop is never blocked.
+
+httpx follows redirects inside one auth flow and copies every header to each hop,
+removing only ``Authorization`` when the origin changes. For schemes that add other
+headers (``ApiKey(header=...)``, a custom bearer header) each request carries a
+``trace`` extension (propagated by httpx to every hop) that removes those headers
+just before a hop to another origin is sent; a ``trace`` the user set is still called.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncGenerator, Callable, Generator, Iterable
+from typing import Any
+
+import httpx
+
+from authwire._aio import RUNTIME
+from authwire._core.flow import AsyncStepper, Attempt, SyncStepper
+from authwire._core.origin import OriginGuard
+from authwire._core.schemes.base import AuthLike, as_scheme
+from authwire._log import logger
+from authwire.httpx._convert import apply_attempt, can_replay, request_info, to_http_response
+
+__all__ = ["Auth"]
+
+_SEND_HEADERS = "send_request_headers.started"
+
+
+def _hop_url(core_request: Any) -> str:
+    url = core_request.url
+    scheme, host, port = url.scheme.decode(), url.host.decode(), url.port
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}:{port}/" if port is not None else f"{scheme}://{host}/"
+
+
+class Auth(httpx.Auth):
+    """Authenticates ``httpx.Client`` and ``httpx.AsyncClient`` requests with authwire.
+
+    Credentials are bound to the first request's origin (or ``origins=``); sending them
+    elsewhere raises ``InsecureTransportError``, and redirect hops to another origin lose
+    every header authwire added. Secrets are refused over plain http except to loopback
+    unless ``allow_insecure=True``.
+
+    Args:
+        auth: A credential (sent as a bearer token), a scheme, or a ``+`` combination.
+        origins: Origins the credentials may go to; default: the first request's.
+        allow_insecure: Permit plain ``http://`` to hosts other than loopback.
+
+    Example:
+        >>> import httpx, authwire, authwire.httpx
+        >>> auth = authwire.httpx.Auth(authwire.ApiKey("k-123"))
+        >>> client = httpx.Client(auth=auth)
+    """
+
+    def __init__(
+        self,
+        auth: AuthLike,
+        *,
+        origins: Iterable[str] | str | None = None,
+        allow_insecure: bool = False,
+    ) -> None:
+        self.scheme = as_scheme(auth)
+        self.guard = OriginGuard(
+            origins, allow_insecure=allow_insecure, requires_secure=self.scheme.requires_secure
+        )
+        self._fast = self.scheme.fast_attempt
+        # Headers httpx does not strip by itself on a cross-origin redirect.
+        self._strip = frozenset(self.scheme.header_names - {"authorization"})
+
+    def __repr__(self) -> str:
+        return f"authwire.httpx.Auth({self.scheme!r})"
+
+    # -- redirect hops -----------------------------------------------------------------
+
+    def _guard_hops(self, request: httpx.Request, is_async: bool) -> None:
+        """Install the trace that strips our custom headers from cross-origin hops."""
+        extensions = request.extensions
+        user_trace = extensions.get("trace")
+        if getattr(user_trace, "_authwire", None) is self:
+            return
+        strip = self._strip
+        allows = self.guard.allows
+
+        def scrub(name: str, info: dict[str, Any]) -> None:
+            if name.endswith(_SEND_HEADERS):
+                core_request = info.get("request")
+                if core_request is not None and not allows(_hop_url(core_request)):
+                    headers = core_request.headers
+                    headers[:] = [
+                        (k, v) for k, v in headers if k.decode("latin-1").lower() not in strip
+                    ]
+                    logger.debug("redirect left the origin; removed authwire's headers")
+
+        trace: Callable[[str, dict[str, Any]], Any]
+        if is_async:
+
+            async def atrace(name: str, info: dict[str, Any]) -> None:
+                scrub(name, info)
+                if user_trace is not None:
+                    await user_trace(name, info)
+
+            trace = atrace
+        else:
+
+            def strace(name: str, info: dict[str, Any]) -> None:
+                scrub(name, info)
+                if user_trace is not None:
+                    user_trace(name, info)
+
+            trace = strace
+        setattr(trace, "_authwire", self)  # noqa: B010 (marks our own wrapper)
+        request.extensions = {**extensions, "trace": trace}
+
+    # -- the flows ---------------------------------------------------------------------
+
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        """The flow httpx runs for ``httpx.Client``."""
+        self.guard.check(str(request.url))
+        if self._strip:
+            self._guard_hops(request, is_async=False)
+        first = self._fast(time.time())
+        stepper: SyncStepper[Attempt]
+        if first is not None:
+            apply_attempt(request, first)
+            response = yield request
+            if response.status_code != 401:
+                return
+            stepper = SyncStepper(self.scheme.auth_flow(request_info(request), first))
+            stepper.start()
+        else:
+            stepper = SyncStepper(self.scheme.auth_flow(request_info(request)))
+            attempt = stepper.start()
+            if attempt is None:
+                yield request
+                return
+            apply_attempt(request, attempt)
+            response = yield request
+        attempt = stepper.send(to_http_response(response))
+        while attempt is not None:
+            if not can_replay(request):
+                stepper.close()
+                return
+            apply_attempt(request, attempt)
+            response = yield request
+            attempt = stepper.send(to_http_response(response))
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """The flow httpx runs for ``httpx.AsyncClient`` (asyncio or trio)."""
+        self.guard.check(str(request.url))
+        if self._strip:
+            self._guard_hops(request, is_async=True)
+        first = self._fast(time.time())
+        stepper: AsyncStepper[Attempt]
+        if first is not None:
+            apply_attempt(request, first)
+            response = yield request
+            if response.status_code != 401:
+                return
+            stepper = AsyncStepper(self.scheme.auth_flow(request_info(request), first), RUNTIME)
+            await stepper.start()
+        else:
+            stepper = AsyncStepper(self.scheme.auth_flow(request_info(request)), RUNTIME)
+            attempt = await stepper.start()
+            if attempt is None:
+                yield request
+                return
+            apply_attempt(request, attempt)
+            response = yield request
+        attempt = await stepper.send(to_http_response(response))
+        while attempt is not None:
+            if not can_replay(request):
+                stepper.close()
+                return
+            apply_attempt(request, attempt)
+            response = yield request
+            attempt = await stepper.send(to_http_response(response))

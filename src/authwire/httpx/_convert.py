@@ -1,0 +1,42 @@
+"""``httpx`` objects to and from authwire's wire model. Strictly private."""
+
+from __future__ import annotations
+
+import httpx
+
+from authwire._core.flow import Attempt
+from authwire._core.http import Headers, HttpResponse
+from authwire._core.schemes.base import RequestInfo
+
+__all__ = ["apply_attempt", "can_replay", "request_info", "to_http_response"]
+
+
+def can_replay(request: httpx.Request) -> bool:
+    """Whether the body can be sent again (bytes content, or a body already read)."""
+    return isinstance(request.stream, httpx.ByteStream) or hasattr(request, "_content")
+
+
+def request_info(request: httpx.Request) -> RequestInfo:
+    """What a scheme may know of ``request``."""
+    return RequestInfo(method=request.method, url=str(request.url), can_replay=can_replay(request))
+
+
+def apply_attempt(request: httpx.Request, attempt: Attempt) -> None:
+    """Attach ``attempt``'s credentials to ``request`` in place."""
+    for name, value in attempt.headers.items():
+        request.headers[name] = value
+    if attempt.params:
+        request.url = request.url.copy_merge_params(dict(attempt.params))
+    if attempt.cookies:
+        added = "; ".join(f"{k}={v}" for k, v in attempt.cookies.items())
+        existing = request.headers.get("Cookie")
+        request.headers["Cookie"] = f"{existing}; {added}" if existing else added
+
+
+def to_http_response(response: httpx.Response) -> HttpResponse:
+    """The status and headers of ``response``, without the body."""
+    return HttpResponse(
+        status=response.status_code,
+        headers=Headers(response.headers.multi_items()),
+        url=str(response.url),
+    )

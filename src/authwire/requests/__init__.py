@@ -1,0 +1,13 @@
+"""authwire for ``requests``: ``Auth`` for any session, ``AuthAdapter`` per origin.
+
+Example:
+    >>> import requests, authwire, authwire.requests
+    >>> cred = authwire.StaticToken("abc")
+    >>> session = requests.Session()
+    >>> session.auth = authwire.requests.Auth(cred)
+"""
+
+from authwire.requests._adapter import AuthAdapter
+from authwire.requests._auth import Auth
+
+__all__ = ["Auth", "AuthAdapter"]

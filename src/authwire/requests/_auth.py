@@ -1,0 +1,185 @@
+"""``authwire.requests.Auth``: any authwire credential or scheme as a requests ``AuthBase``.
+
+Strictly private module. The hot path (a fresh token or a static key) sets a header and
+appends one response hook; nothing else. The hook looks at the response only when it is
+a 401 (the scheme's flow answers it: refresh and replay once, or the next Digest or
+Negotiate leg) or a redirect (authwire's headers are removed if the redirect leaves the
+origin, before requests copies the request for the next hop).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import urljoin
+
+import requests
+from requests.cookies import extract_cookies_to_jar
+from requests.utils import rewind_body
+
+from authwire._core.flow import Attempt, SyncStepper
+from authwire._core.origin import OriginGuard
+from authwire._core.schemes.base import AuthLike, as_scheme
+from authwire._log import logger
+from authwire.requests._convert import (
+    apply_attempt,
+    can_replay,
+    request_info,
+    strip_added,
+    to_http_response,
+)
+
+__all__ = ["Auth"]
+
+Send = Callable[..., requests.Response]
+
+
+class _Exchange:
+    """One user request's authentication: the response hook requests calls. Strictly private."""
+
+    __slots__ = ("auth", "first", "stepper")
+
+    def __init__(
+        self, auth: Auth, first: Attempt | None, stepper: SyncStepper[Attempt] | None
+    ) -> None:
+        self.auth = auth
+        self.first = first
+        self.stepper = stepper
+
+    def __call__(self, response: requests.Response, **kwargs: Any) -> requests.Response:
+        status = response.status_code
+        if status == 401 or self.stepper is not None:
+            connection = response.connection
+            return self.auth._answer(self, response, connection.send, kwargs)
+        if 300 <= status < 400:
+            self.auth._leave_origin_check(response)
+        return response
+
+
+class Auth(requests.auth.AuthBase):
+    """Authenticates requests with an authwire credential or scheme.
+
+    Credentials are bound to the first request's origin (or ``origins=``): sending them
+    elsewhere raises ``InsecureTransportError``, and a redirect that leaves the origin
+    loses every header authwire added. Secrets are refused over plain http except to
+    loopback unless ``allow_insecure=True``.
+
+    Args:
+        auth: A credential (sent as a bearer token), a scheme, or a ``+`` combination.
+        origins: Origins the credentials may go to; default: the first request's.
+        allow_insecure: Permit plain ``http://`` to hosts other than loopback.
+
+    Example:
+        >>> import authwire, authwire.requests, requests
+        >>> session = requests.Session()
+        >>> session.auth = authwire.requests.Auth(authwire.ApiKey("k-123"))
+    """
+
+    def __init__(
+        self,
+        auth: AuthLike,
+        *,
+        origins: Iterable[str] | str | None = None,
+        allow_insecure: bool = False,
+    ) -> None:
+        self.scheme = as_scheme(auth)
+        self.guard = OriginGuard(
+            origins, allow_insecure=allow_insecure, requires_secure=self.scheme.requires_secure
+        )
+        self._fast = self.scheme.fast_attempt
+        self._check = self.guard.check
+
+    def __repr__(self) -> str:
+        return f"authwire.requests.Auth({self.scheme!r})"
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        self._check(request.url)  # type: ignore[arg-type]
+        attempt = self._fast(time.time())
+        if attempt is not None:
+            headers = attempt.headers
+            if len(headers) == 1 and not attempt.params and not attempt.cookies:
+                for name, value in headers.items():
+                    request.headers[name] = value
+            else:
+                apply_attempt(request, attempt)
+            request.hooks["response"].append(_Exchange(self, attempt, None))
+            return request
+        return self._start_flow(request)
+
+    def _start_flow(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        stepper: SyncStepper[Attempt] = SyncStepper(self.scheme.auth_flow(request_info(request)))
+        attempt = stepper.start()
+        if attempt is not None:
+            apply_attempt(request, attempt)
+        request.hooks["response"].append(
+            _Exchange(self, None, stepper if attempt is not None else None)
+        )
+        return request
+
+    # -- after the response ------------------------------------------------------------
+
+    def _answer(
+        self, exchange: _Exchange, response: requests.Response, send: Send, kwargs: dict[str, Any]
+    ) -> requests.Response:
+        """Feed ``response`` to the scheme's flow and replay while it asks to."""
+        stepper = exchange.stepper
+        if stepper is None:
+            stepper = SyncStepper(
+                self.scheme.auth_flow(request_info(response.request), exchange.first)
+            )
+            stepper.start()  # yields the attempt that was already sent
+            exchange.stepper = stepper
+        if stepper.done:
+            return response
+        attempt = stepper.send(to_http_response(response))
+        while attempt is not None:
+            if not can_replay(response.request):
+                logger.debug(
+                    "not replaying %s %s: its body cannot be rewound",
+                    response.request.method,
+                    response.status_code,
+                )
+                stepper.close()
+                break
+            response = self._replay(response, attempt, send, kwargs)
+            attempt = stepper.send(to_http_response(response))
+        if 300 <= response.status_code < 400:
+            self._leave_origin_check(response)
+        return response
+
+    @staticmethod
+    def _replay(
+        response: requests.Response, attempt: Attempt, send: Send, kwargs: dict[str, Any]
+    ) -> requests.Response:
+        """Send ``response.request`` again with ``attempt``'s credentials, on the same pool."""
+        response.content  # noqa: B018 - read the body so the connection can be reused
+        response.close()
+        original = response.request
+        request = original.copy()
+        apply_attempt(request, attempt)
+        # Later redirect hops copy the original request: give it the new credentials too.
+        for name, value in attempt.headers.items():
+            original.headers[name] = value
+        if isinstance(getattr(request, "_body_position", None), int):
+            rewind_body(request)
+        jar = request._cookies  # type: ignore[attr-defined]
+        if jar is not None:
+            extract_cookies_to_jar(jar, original, response.raw)  # type: ignore[no-untyped-call]
+            request.prepare_cookies(jar)
+            if attempt.cookies:
+                apply_attempt(request, Attempt(cookies=attempt.cookies))
+        replay = send(request, **kwargs)
+        replay.history.extend([*response.history, response])
+        replay.request = request
+        return replay
+
+    def _leave_origin_check(self, response: requests.Response) -> None:
+        """Before requests follows a redirect, strip our credentials if it leaves the origin."""
+        location = response.headers.get("location")
+        if not location:
+            return
+        target = urljoin(response.url, location)
+        if not self.guard.allows(target):
+            logger.debug("redirect leaves the origin; removing authwire's credentials")
+            strip_added(response.request, self.scheme)

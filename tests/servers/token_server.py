@@ -1,0 +1,438 @@
+"""A real OAuth-style token endpoint and protected API on 127.0.0.1, for tests and the demo.
+
+Not a mock: a threaded HTTP/1.1 server (keep-alive, Content-Length and chunked bodies)
+that issues random tokens with a real lifetime, rejects expired and revoked ones, and
+counts what it sees, so tests can assert counts (token requests per expiry, 401s).
+
+Endpoints:
+    POST /token            client_credentials, refresh_token and password grants;
+                           ``server.mode`` makes it misbehave on purpose.
+    ANY  /api[/...]        needs a valid bearer token; echoes what it saw.
+    ANY  /apikey           needs the API key in X-API-Key, ?api_key= or a cookie.
+    ANY  /basic            needs Basic alice:s3cret!
+    ANY  /digest           needs Digest alice:s3cret! (MD5 or SHA-256 via ?alg=, stale nonces)
+    ANY  /redirect?to=URL  redirects (``&status=307`` to keep the method and body)
+    ANY  /echo             echoes headers and query, records them in ``server.seen``
+    ANY  /public           no authentication
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+CLIENT_ID = "svc"
+CLIENT_SECRET = "svc-secret-7f3a9c"  # a throwaway test secret, never a real one
+USER, PASSWORD = "alice", "s3cret!"
+API_KEY = "key-5d1e8b0a"
+
+
+@dataclass
+class Issued:
+    expires_at: float
+    client_id: str
+    scope: str | None
+
+
+@dataclass
+class State:
+    ttl: float = 3.0
+    mode: str | None = None
+    refresh_rotates: bool = True
+    tokens: dict[str, Issued] = field(default_factory=dict)
+    refresh_tokens: dict[str, str] = field(default_factory=dict)
+    counts: Counter[str] = field(default_factory=Counter)
+    seen: list[dict[str, Any]] = field(default_factory=list)
+    token_forms: list[dict[str, str]] = field(default_factory=list)
+    nonces: dict[str, float] = field(default_factory=dict)
+    nonce_lifetime: float = 60.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    def _body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            out = bytearray()
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return bytes(out)
+                out += self.rfile.read(size)
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _send(
+        self,
+        status: int,
+        body: bytes | dict[str, Any] | str = b"",
+        headers: dict[str, str] | None = None,
+        ctype: str = "application/json",
+    ) -> None:
+        if isinstance(body, dict):
+            body = json.dumps(body).encode()
+        elif isinstance(body, str):
+            body = body.encode()
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _dispatch(self) -> None:
+        url = urlsplit(self.path)
+        body = self._body()
+        path = url.path
+        query = dict(parse_qsl(url.query))
+        state = self.server.state
+        with state.lock:
+            state.counts[f"{self.command} {path}"] += 1
+        if path == "/token":
+            return self._token(body)
+        if path == "/api" or path.startswith("/api/"):
+            return self._api(body)
+        if path == "/apikey":
+            return self._apikey(query)
+        if path == "/basic":
+            return self._basic()
+        if path == "/digest":
+            return self._digest(query)
+        if path == "/redirect":
+            status = int(query.get("status", "302"))
+            return self._send(status, b"", {"Location": query["to"]})
+        if path == "/echo":
+            record = {
+                "headers": {k.lower(): v for k, v in self.headers.items()},
+                "query": query,
+                "method": self.command,
+                "body": body.decode("latin-1"),
+            }
+            with state.lock:
+                state.seen.append(record)
+            return self._send(200, record)
+        if path == "/public":
+            return self._send(200, {"ok": True})
+        if path == "/slow":
+            time.sleep(float(query.get("s", "5")))
+            return self._send(200, {"ok": True})
+        self._send(404, {"error": "not_found"})
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _dispatch
+
+    # -- the token endpoint ------------------------------------------------------------
+
+    def _client(self, form: dict[str, str]) -> str | None:
+        auth = self.headers.get("Authorization", "")
+        if auth.startswith("Basic "):
+            from urllib.parse import unquote_plus
+
+            cid, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+            cid, secret = unquote_plus(cid), unquote_plus(secret)
+        else:
+            cid, secret = form.get("client_id", ""), form.get("client_secret", "")
+        return cid if (cid, secret) == (CLIENT_ID, CLIENT_SECRET) else None
+
+    def _token(self, body: bytes) -> None:
+        state = self.server.state
+        form = dict(parse_qsl(body.decode()))
+        with state.lock:
+            state.counts["token"] += 1
+            state.token_forms.append({k: v for k, v in form.items() if k != "client_secret"})
+            mode = state.mode
+        if mode is not None and self._misbehave(mode, form):
+            return
+        client = self._client(form)
+        if client is None:
+            return self._send(
+                401,
+                {"error": "invalid_client", "error_description": "client authentication failed"},
+                {"WWW-Authenticate": 'Basic realm="token"'},
+            )
+        grant = form.get("grant_type")
+        refresh = None
+        if grant == "client_credentials":
+            pass
+        elif grant == "password":
+            if (form.get("username"), form.get("password")) != (USER, PASSWORD):
+                return self._send(
+                    400, {"error": "invalid_grant", "error_description": "bad user credentials"}
+                )
+            refresh = "rt-" + secrets.token_urlsafe(16)
+        elif grant == "refresh_token":
+            with state.lock:
+                owner = state.refresh_tokens.get(form.get("refresh_token", ""))
+                if owner is None:
+                    return self._send(
+                        400,
+                        {"error": "invalid_grant", "error_description": "unknown refresh token"},
+                    )
+                if state.refresh_rotates:
+                    del state.refresh_tokens[form["refresh_token"]]
+            refresh = (
+                "rt-" + secrets.token_urlsafe(16)
+                if state.refresh_rotates
+                else form["refresh_token"]
+            )
+        else:
+            return self._send(400, {"error": "unsupported_grant_type"})
+        token = "at-" + secrets.token_urlsafe(24)
+        with state.lock:
+            state.tokens[token] = Issued(time.time() + state.ttl, client, form.get("scope"))
+            if refresh:
+                state.refresh_tokens[refresh] = client
+        payload: dict[str, Any] = {
+            "access_token": token,
+            "token_type": "bearer",
+            "expires_in": state.ttl,
+        }
+        if form.get("scope"):
+            payload["scope"] = form["scope"]
+        if refresh:
+            payload["refresh_token"] = refresh
+        self._send(200, payload, {"Cache-Control": "no-store"})
+
+    def _misbehave(self, mode: str, form: dict[str, str]) -> bool:
+        state = self.server.state
+        if mode == "html":
+            self._send(
+                502,
+                "<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>",
+                ctype="text/html",
+            )
+        elif mode == "html200":
+            self._send(200, "<html><body>Please log in</body></html>", ctype="text/html")
+        elif mode == "not_json":
+            self._send(200, "ok", ctype="text/plain")
+        elif mode == "json_list":
+            self._send(200, b"[1, 2, 3]")
+        elif mode == "missing_access_token":
+            self._send(200, {"token_type": "Bearer", "expires_in": 60})
+        elif mode == "wrong_types":
+            self._send(200, {"access_token": 12345, "token_type": "Bearer"})
+        elif mode == "expires_in_garbage":
+            self._send(200, {"access_token": "at-x", "token_type": "Bearer", "expires_in": "soon"})
+        elif mode == "expires_in_string":
+            token = "at-" + secrets.token_urlsafe(24)
+            with state.lock:
+                state.tokens[token] = Issued(time.time() + state.ttl, CLIENT_ID, None)
+            self._send(
+                200,
+                {"access_token": token, "token_type": "Bearer", "expires_in": str(int(state.ttl))},
+            )
+        elif mode == "echo_secret":
+            echoed = f"{self.headers.get('Authorization', '')} {form}"
+            self._send(
+                400,
+                {"error": "invalid_client", "error_description": f"rejected credentials: {echoed}"},
+            )
+        elif mode == "echo_secret_html":
+            self._send(
+                500,
+                f"<html><pre>{self.headers.get('Authorization', '')} "
+                f"client_secret={CLIENT_SECRET}</pre></html>",
+                ctype="text/html",
+            )
+        elif mode == "slow":
+            time.sleep(3)
+            return False
+        elif mode in ("rate_limit_once", "error_500_once"):
+            with state.lock:
+                state.mode = None
+            if mode == "rate_limit_once":
+                self._send(429, {"error": "rate_limited"}, {"Retry-After": "0"})
+            else:
+                self._send(503, "<html>busy</html>", ctype="text/html")
+        elif mode == "down":
+            self._send(503, "<html>maintenance</html>", ctype="text/html")
+        else:
+            return False
+        return True
+
+    # -- protected resources -----------------------------------------------------------
+
+    def _api(self, body: bytes) -> None:
+        state = self.server.state
+        auth = self.headers.get("Authorization", "")
+        token = auth[7:] if auth.lower().startswith("bearer ") else ""
+        with state.lock:
+            issued = state.tokens.get(token)
+            valid = issued is not None and time.time() < issued.expires_at
+            state.counts["api_ok" if valid else "api_401"] += 1
+        if not valid:
+            return self._send(
+                401,
+                {"error": "invalid_token"},
+                {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        fingerprint = hashlib.sha256(token.encode()).hexdigest()[:12]
+        self._send(
+            200,
+            {
+                "ok": True,
+                "token": fingerprint,
+                "body_length": len(body),
+                "method": self.command,
+                "body": body.decode("latin-1"),
+            },
+        )
+
+    def _apikey(self, query: dict[str, str]) -> None:
+        cookies = self.headers.get("Cookie", "")
+        ok = (
+            self.headers.get("X-API-Key") == API_KEY
+            or query.get("api_key") == API_KEY
+            or f"api_key={API_KEY}" in cookies
+        )
+        self._send(200 if ok else 401, {"ok": ok})
+
+    def _basic(self) -> None:
+        expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+        ok = self.headers.get("Authorization") == expected
+        self._send(
+            200 if ok else 401,
+            {"ok": ok},
+            None if ok else {"WWW-Authenticate": 'Basic realm="test"'},
+        )
+
+    def _digest(self, query: dict[str, str]) -> None:
+        state = self.server.state
+        alg = query.get("alg", "MD5")
+        realm = "digest-realm"
+        h = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}[alg]
+
+        def H(s: str) -> str:
+            return h(s.encode()).hexdigest()
+
+        def challenge(stale: bool = False) -> None:
+            nonce = secrets.token_hex(16)
+            with state.lock:
+                state.nonces[nonce] = time.time() + state.nonce_lifetime
+                state.counts["digest_challenge"] += 1
+            params = (
+                f'realm="{realm}", qop="auth", nonce="{nonce}", opaque="op4que", algorithm={alg}'
+            )
+            if stale:
+                params += ", stale=true"
+            self._send(401, {"ok": False}, {"WWW-Authenticate": f"Digest {params}"})
+
+        header = self.headers.get("Authorization", "")
+        if not header.startswith("Digest "):
+            return challenge()
+        from authwire._core.schemes.challenge import parse_challenges
+
+        params = parse_challenges([header])[0].params
+        uri = params.get("uri", "")
+        ha1 = H(f"{USER}:{realm}:{PASSWORD}")
+        ha2 = H(f"{self.command}:{uri}")
+        expected = H(
+            f"{ha1}:{params.get('nonce')}:{params.get('nc')}:{params.get('cnonce')}:auth:{ha2}"
+        )
+        if params.get("username") != USER or params.get("response") != expected or uri != self.path:
+            return challenge()
+        with state.lock:
+            nonce_expiry = state.nonces.get(params.get("nonce", ""))
+        if nonce_expiry is None:
+            return challenge()
+        if time.time() > nonce_expiry:
+            return challenge(stale=True)
+        with state.lock:
+            state.counts["digest_ok"] += 1
+        self._send(200, {"ok": True, "alg": alg})
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, state: State) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.state = state
+
+
+class TokenServer:
+    """Runs the server on a free loopback port in a background thread."""
+
+    def __init__(self, ttl: float = 3.0) -> None:
+        self.state = State(ttl=ttl)
+        self._server = Server(self.state)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+            name="token-server",
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> TokenServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> TokenServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- test controls -----------------------------------------------------------------
+
+    def count(self, name: str) -> int:
+        with self.state.lock:
+            return self.state.counts[name]
+
+    def revoke_all(self) -> None:
+        with self.state.lock:
+            self.state.tokens.clear()
+
+    def reset(self) -> None:
+        with self.state.lock:
+            self.state.counts.clear()
+            self.state.seen.clear()
+            self.state.token_forms.clear()
+            self.state.mode = None
+
+
+def main() -> None:
+    """Run the server in the foreground: ``python tests/servers/token_server.py [ttl]``."""
+    import sys
+
+    server = TokenServer(ttl=float(sys.argv[1]) if len(sys.argv) > 1 else 3.0)
+    server.start()
+    print(server.url, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
