@@ -36,3 +36,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q -e ".[all]" -r requirements-dev.txt
   echo "$want" > "$stamp"
 fi
+
+# -- npm: the OpenID provider the OAuth tests run against (pinned by its lockfile) -----------
+oidc_dir=tests/integration/servers/oidc
+if [ ! -d "$oidc_dir/node_modules/oidc-provider" ] || [ "$oidc_dir/package-lock.json" -nt "$oidc_dir/node_modules/.package-lock.json" ]; then
+  echo "bootstrap: npm ci in $oidc_dir"
+  (cd "$oidc_dir" && npm ci --no-audit --no-fund --silent)
+fi
