@@ -45,6 +45,7 @@ from authwire.errors import (
     TokenEndpointUnreachable,
     TokenRequestError,
 )
+from authwire.tls import ClientCertificate
 
 __all__ = [
     "ApiKey",
@@ -53,6 +54,7 @@ __all__ = [
     "BasicAuth",
     "BearerAuth",
     "CacheError",
+    "ClientCertificate",
     "ClientCredentials",
     "ConfigurationError",
     "Credential",
