@@ -33,7 +33,7 @@ typecheck: bootstrap
 	$(VENV)/bin/mypy
 
 docs: bootstrap
-	$(VENV)/bin/mkdocs build --strict --quiet --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir site
 
 bench: bootstrap
 	$(PY) -m pip install -q -r requirements-bench.txt
