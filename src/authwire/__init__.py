@@ -16,6 +16,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from authwire._core.policy import RefreshPolicy
 from authwire._core.redact import Secret
 from authwire._core.retry import RetryPolicy
@@ -69,6 +71,7 @@ __all__ = [
     "RefreshPolicy",
     "RetryPolicy",
     "Secret",
+    "Session",
     "StaticToken",
     "Token",
     "TokenCache",
@@ -77,3 +80,15 @@ __all__ = [
     "TokenRequestError",
     "__version__",
 ]
+
+if TYPE_CHECKING:
+    from authwire.requests._session import Session
+
+
+def __getattr__(name: str) -> Any:
+    # ``authwire.Session`` needs requests: imported on first use, not with authwire.
+    if name == "Session":
+        from authwire.requests._session import Session
+
+        return Session
+    raise AttributeError(f"module 'authwire' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""authwire for ``requests``: ``Auth`` for any session, ``AuthAdapter`` per origin.
+"""authwire for ``requests``: ``Auth`` for any session, ``AuthAdapter`` per origin, ``Session``.
 
 Example:
     >>> import requests, authwire, authwire.requests
@@ -9,5 +9,6 @@ Example:
 
 from authwire.requests._adapter import AuthAdapter
 from authwire.requests._auth import Auth
+from authwire.requests._session import Session
 
-__all__ = ["Auth", "AuthAdapter"]
+__all__ = ["Auth", "AuthAdapter", "Session"]

@@ -1,0 +1,449 @@
+"""``authwire.requests.Session``: the all-in-one session. Strictly private module.
+
+A ``requests.Session`` configured in one call: credentials (any credential, scheme or
+``+`` chain, applied through ``authwire.requests.Auth``), client certificates, TLS
+verification and the TLS name to expect when connecting by IP, retries with back-off
+through urllib3's ``Retry`` (which honours ``Retry-After``), default headers, a
+``Referer``, proxies, redirects and streaming. Every argument is checked at construction,
+so a mistake raises ``ConfigurationError`` before the first request.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import requests
+from requests.adapters import BaseAdapter, HTTPAdapter
+from urllib3.util.retry import Retry
+
+from authwire._core.schemes.base import AuthLike
+from authwire.errors import ConfigurationError
+from authwire.requests._auth import Auth, _Exchange
+from authwire.requests._convert import strip_added
+
+__all__ = ["DEFAULT_STATUS_TO_RETRY", "Session"]
+
+#: Statuses retried by default (as urllib3 and EsriSession do): 413, 429 and the 5xx
+#: statuses a gateway or an overloaded server sends.
+DEFAULT_STATUS_TO_RETRY: frozenset[int] = frozenset({413, 429, 500, 502, 503, 504})
+
+CertArg = str | os.PathLike[str] | tuple[Any, ...]
+
+
+def _path(value: Any, what: str) -> str:
+    if not isinstance(value, (str, os.PathLike)):
+        raise ConfigurationError(f"{what} must be a file path, not {type(value).__name__}")
+    path = os.fspath(value)
+    if not os.path.isfile(path):
+        raise ConfigurationError(f"{what} not found: {path}")
+    return path
+
+
+def _client_context(cert: str, key: str | None, password: str | None) -> ssl.SSLContext:
+    """An SSL context holding the client certificate and its (encrypted) key."""
+    context = ssl.create_default_context()
+    try:
+        context.load_cert_chain(cert, key, password=password if password is not None else "")
+    except (ssl.SSLError, OSError) as exc:
+        # The message names the files, never the password.
+        raise ConfigurationError(
+            f"cannot load the client certificate {cert}"
+            + (f" with key {key}" if key else "")
+            + f": {getattr(exc, 'reason', None) or type(exc).__name__}"
+            + ("" if password is None else " (is the password right?)")
+        ) from None
+    return context
+
+
+def _pkcs12_context(path: str, password: str | None) -> ssl.SSLContext:
+    """An SSL context holding the certificate and key of a PKCS#12 file."""
+    import tempfile
+
+    try:
+        from cryptography.hazmat.primitives.serialization import (
+            BestAvailableEncryption,
+            Encoding,
+            PrivateFormat,
+            pkcs12,
+        )
+    except ImportError:
+        raise ConfigurationError(
+            "PKCS#12 client certificates need cryptography: pip install 'authwire[jwt]'"
+        ) from None
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        key, certificate, chain = pkcs12.load_key_and_certificates(
+            data, password.encode() if password else None
+        )
+    except ValueError:
+        raise ConfigurationError(
+            f"cannot read the PKCS#12 file {path} (is the password right?)"
+        ) from None
+    if key is None or certificate is None:
+        raise ConfigurationError(f"the PKCS#12 file {path} holds no certificate and key")
+    # ssl loads keys only from files: write the key encrypted with a one-time passphrase to
+    # a private temporary file that is deleted as soon as it is loaded.
+    import secrets
+
+    passphrase = secrets.token_urlsafe(24)
+    pem = key.private_bytes(
+        Encoding.PEM, PrivateFormat.PKCS8, BestAvailableEncryption(passphrase.encode())
+    ) + b"".join(c.public_bytes(Encoding.PEM) for c in [certificate, *(chain or [])])
+    fd, name = tempfile.mkstemp(suffix=".pem")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+        return _client_context(name, None, passphrase)
+    finally:
+        os.unlink(name)
+
+
+class _SessionAdapter(HTTPAdapter):
+    """The session's transport: retries, a client-certificate context and a TLS name."""
+
+    __attrs__ = [*HTTPAdapter.__attrs__, "server_hostname"]  # noqa: RUF012 (requests pickles these)
+
+    def __init__(
+        self,
+        *,
+        max_retries: Retry,
+        ssl_context: ssl.SSLContext | None,
+        server_hostname: str | None,
+    ) -> None:
+        self.ssl_context = ssl_context
+        self.server_hostname = server_hostname
+        super().__init__(max_retries=max_retries)
+
+    def build_connection_pool_key_attributes(
+        self, request: requests.PreparedRequest, verify: Any, cert: Any = None
+    ) -> Any:
+        """Add the client-certificate context and the TLS name to the pool key."""
+        host_params: dict[str, Any]
+        pool_kwargs: dict[str, Any]
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(  # type: ignore[assignment]
+            request, verify, cert
+        )
+        if host_params.get("scheme") == "https":
+            if self.ssl_context is not None:
+                pool_kwargs["ssl_context"] = self.ssl_context
+            if self.server_hostname is not None:
+                pool_kwargs["server_hostname"] = self.server_hostname
+                pool_kwargs["assert_hostname"] = self.server_hostname
+        return host_params, pool_kwargs
+
+
+def _retry(
+    retries: int,
+    backoff_factor: float,
+    status_to_retry: Iterable[int],
+    allowed_methods: Iterable[str] | None,
+) -> Retry:
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ConfigurationError(f"retries must be an int >= 0, not {retries!r}")
+    if (
+        isinstance(backoff_factor, bool)
+        or not isinstance(backoff_factor, (int, float))
+        or backoff_factor < 0
+    ):
+        raise ConfigurationError(f"backoff_factor must be a number >= 0, not {backoff_factor!r}")
+    if isinstance(status_to_retry, (str, bytes)) or not isinstance(status_to_retry, Iterable):
+        raise ConfigurationError("status_to_retry must be a collection of HTTP status codes")
+    statuses = frozenset(status_to_retry)
+    for status in statuses:
+        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+            raise ConfigurationError(f"status_to_retry holds {status!r}, not an HTTP status")
+    if allowed_methods is None:
+        methods = Retry.DEFAULT_ALLOWED_METHODS
+    else:
+        if isinstance(allowed_methods, (str, bytes)) or not isinstance(allowed_methods, Iterable):
+            raise ConfigurationError("allowed_methods must be a collection of method names")
+        methods = frozenset(m.upper() for m in allowed_methods if isinstance(m, str))
+        if len(methods) != len(set(allowed_methods)):
+            raise ConfigurationError("allowed_methods must hold method names (strings)")
+    return Retry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        other=0,
+        redirect=False,
+        backoff_factor=float(backoff_factor),
+        status_forcelist=statuses,
+        allowed_methods=methods,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+        raise_on_redirect=False,
+    )
+
+
+def _auth(auth: Any, origins: Iterable[str] | str | None, allow_insecure: bool) -> Any:
+    if auth is None or isinstance(auth, Auth):
+        return auth
+    if isinstance(auth, requests.auth.AuthBase):
+        return auth  # the user's own requests auth, as requests would use it
+    if isinstance(auth, tuple):
+        raise ConfigurationError(
+            "pass authwire.BasicAuth(user, password) rather than a (user, password) tuple"
+        )
+    try:
+        return Auth(auth, origins=origins, allow_insecure=allow_insecure)
+    except TypeError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
+def _ssl_context(cert: CertArg | None, cert_password: Any) -> tuple[Any, ssl.SSLContext | None]:
+    """What requests gets as ``cert``, and the SSL context for what it cannot load."""
+    from authwire._core.redact import reveal
+
+    password = reveal(cert_password)
+    if password is not None and not isinstance(password, str):
+        raise ConfigurationError("cert_password must be a str or authwire.Secret")
+    if cert is None:
+        if password is not None:
+            raise ConfigurationError("cert_password given without cert")
+        return None, None
+    if isinstance(cert, tuple):
+        if len(cert) == 3:
+            cert_file, key_file, password = cert[0], cert[1], reveal(cert[2])
+        elif len(cert) == 2:
+            cert_file, key_file = cert
+        else:
+            raise ConfigurationError("cert must be a path, (cert, key) or (cert, key, password)")
+        cert_path, key_path = _path(cert_file, "cert"), _path(key_file, "cert key")
+        if password is None:
+            return (cert_path, key_path), None
+        return None, _client_context(cert_path, key_path, password)
+    path = _path(cert, "cert")
+    if path.lower().endswith((".p12", ".pfx")):
+        return None, _pkcs12_context(path, password)
+    if password is None:
+        return path, None
+    return None, _client_context(path, None, password)
+
+
+class Session(requests.Session):
+    """A ``requests.Session`` with authentication, TLS, retries and defaults in one call.
+
+    Args:
+        auth: A credential (sent as a bearer token), a scheme, a ``+`` combination, an
+            ``authwire.requests.Auth`` or any ``requests`` auth object. ``None``: none.
+        cert: A client certificate: a PEM file holding certificate and key, a
+            ``(cert, key)`` pair of PEM files, ``(cert, key, password)`` for an encrypted
+            key, or a PKCS#12 file (``.p12``/``.pfx``).
+        cert_password: The password of an encrypted key or PKCS#12 file (a ``str`` or
+            ``authwire.Secret``); never shown in an error.
+        verify: ``True`` (default) verifies servers against the default CA bundle, a path
+            uses that CA bundle or directory, ``False`` does not verify.
+        allow_redirects: Whether redirects are followed by default. Default ``True``.
+        headers: Headers sent with every request (added to requests' defaults).
+        referer: A ``Referer`` sent with every request (vendor logins bind tokens to it).
+        proxies: Proxy URLs by scheme (``{"https": "http://proxy:3128"}``).
+        trust_env: Read proxies, ``.netrc`` and CA bundles from the environment, as
+            requests does. Default ``True``.
+        stream: Whether responses are streamed by default. Default ``False``.
+        timeout: Default timeout in seconds (or ``(connect, read)``) for every request.
+            ``None`` (default) waits forever, as requests does.
+        retries: Further attempts after a connection error, a read error or a status in
+            ``status_to_retry``. ``0`` sends each request once. Default 3.
+        backoff_factor: urllib3's back-off: retry *n* waits ``backoff_factor * 2**(n-1)``
+            seconds. ``0`` retries at once. Default 0.3. A ``Retry-After`` header on 413,
+            429 and 503 is honoured instead.
+        status_to_retry: Statuses that are retried. Default 413, 429, 500, 502, 503, 504.
+        allowed_methods: Methods retried on a status or read error. ``None`` (default):
+            urllib3's idempotent methods (not POST or PATCH).
+        server_hostname: The TLS name to send (SNI) and verify the certificate against,
+            for connecting to a server by IP address or through a tunnel.
+        adapters: More transport adapters by URL prefix (``{"https://api/": AuthAdapter(c)}``).
+        origins: Origins the credentials may go to; default: the first request's.
+        allow_insecure: Permit credentials over plain ``http://`` to hosts other than loopback.
+
+    Raises:
+        ConfigurationError: For any argument of the wrong type or value, a missing
+            certificate file, or a certificate that cannot be loaded.
+
+    Example:
+        >>> import authwire
+        >>> with authwire.Session(authwire.ApiKey("k-1"), retries=2) as session:
+        ...     session.headers["X-Client"] = "demo"
+    """
+
+    def __init__(
+        self,
+        auth: AuthLike | requests.auth.AuthBase | None = None,
+        *,
+        cert: CertArg | None = None,
+        cert_password: Any = None,
+        verify: bool | str | os.PathLike[str] = True,
+        allow_redirects: bool = True,
+        headers: Mapping[str, str] | None = None,
+        referer: str | None = None,
+        proxies: Mapping[str, str] | None = None,
+        trust_env: bool = True,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | None = None,
+        retries: int = 3,
+        backoff_factor: float = 0.3,
+        status_to_retry: Iterable[int] = DEFAULT_STATUS_TO_RETRY,
+        allowed_methods: Iterable[str] | None = None,
+        server_hostname: str | None = None,
+        adapters: Mapping[str, BaseAdapter] | None = None,
+        origins: Iterable[str] | str | None = None,
+        allow_insecure: bool = False,
+    ) -> None:
+        # Everything is checked before anything is built.
+        for name, value in (
+            ("allow_redirects", allow_redirects),
+            ("trust_env", trust_env),
+            ("stream", stream),
+            ("allow_insecure", allow_insecure),
+        ):
+            if not isinstance(value, bool):
+                raise ConfigurationError(f"{name} must be True or False, not {value!r}")
+        if isinstance(verify, os.PathLike):
+            verify = os.fspath(verify)
+        if not isinstance(verify, (bool, str)):
+            raise ConfigurationError("verify must be True, False or a CA bundle path")
+        if isinstance(verify, str) and not os.path.exists(verify):
+            raise ConfigurationError(f"verify: CA bundle not found: {verify}")
+        the_headers = _str_mapping(headers, "headers")
+        the_proxies = _str_mapping(proxies, "proxies")
+        if referer is not None and (not isinstance(referer, str) or not referer):
+            raise ConfigurationError("referer must be a non-empty string")
+        if server_hostname is not None and (
+            not isinstance(server_hostname, str) or not server_hostname.strip()
+        ):
+            raise ConfigurationError("server_hostname must be a non-empty string")
+        _check_timeout(timeout)
+        retry = _retry(retries, backoff_factor, status_to_retry, allowed_methods)
+        mounts = dict(adapters or {})
+        for prefix, adapter in mounts.items():
+            if not isinstance(prefix, str) or not isinstance(adapter, BaseAdapter):
+                raise ConfigurationError(
+                    "adapters must map URL prefixes to requests transport adapters"
+                )
+        the_auth = _auth(auth, origins, allow_insecure)
+        requests_cert, context = _ssl_context(cert, cert_password)
+
+        super().__init__()
+        self.auth = the_auth
+        self.cert = requests_cert
+        self.verify = verify
+        self.allow_redirects = allow_redirects
+        self.trust_env = trust_env
+        self.stream = stream
+        self.timeout = timeout
+        self.retry = retry
+        self.server_hostname = server_hostname
+        self.headers.update(the_headers)
+        if referer is not None:
+            self.headers["Referer"] = referer
+        self.proxies.update(the_proxies)
+        for prefix in ("https://", "http://"):
+            self.mount(
+                prefix,
+                _SessionAdapter(
+                    max_retries=retry, ssl_context=context, server_hostname=server_hostname
+                ),
+            )
+        for prefix, adapter in mounts.items():
+            self.mount(prefix, adapter)
+
+    def __repr__(self) -> str:
+        return f"authwire.Session(auth={self.auth!r})"
+
+    def update_headers(self, headers: Mapping[str, str]) -> None:
+        """Add or replace default headers sent with every request.
+
+        Raises:
+            ConfigurationError: If a name or value is not a string.
+        """
+        self.headers.update(_str_mapping(headers, "headers"))
+
+    def request(
+        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        """Send a request with the session's defaults (redirects, timeout) filled in."""
+        kwargs.setdefault("allow_redirects", self.allow_redirects)
+        if self.timeout is not None:
+            kwargs.setdefault("timeout", self.timeout)
+        return super().request(method, url, *args, **kwargs)
+
+    # requests' get/options/head force allow_redirects=True; the session's default rules.
+    def get(self, url: str | bytes, **kwargs: Any) -> requests.Response:
+        """Send a GET request."""
+        return self.request("GET", url, **kwargs)
+
+    def options(self, url: str | bytes, **kwargs: Any) -> requests.Response:
+        """Send an OPTIONS request."""
+        return self.request("OPTIONS", url, **kwargs)
+
+    def head(self, url: str | bytes, **kwargs: Any) -> requests.Response:
+        """Send a HEAD request (redirects not followed unless asked, as in requests)."""
+        kwargs.setdefault("allow_redirects", False)
+        return self.request("HEAD", url, **kwargs)
+
+    def merge_environment_settings(
+        self,
+        url: Any,
+        proxies: Any,
+        stream: Any,
+        verify: Any,
+        cert: Any,
+    ) -> Any:
+        """Merge the environment's settings, letting the session's own ``verify`` win.
+
+        requests lets ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` override a session's
+        ``verify`` (psf/requests#3829); a ``verify=`` given to this session is kept.
+        """
+        if verify is None and self.verify is not True:
+            verify = self.verify
+        return super().merge_environment_settings(url, proxies, stream, verify, cert)
+
+    def rebuild_auth(
+        self, prepared_request: requests.PreparedRequest, response: requests.Response
+    ) -> None:
+        """On a redirect that leaves the credentials' origin, strip all authwire added.
+
+        requests removes only ``Authorization``; this removes every header and query
+        parameter authwire's schemes add (API-key headers included) and detaches
+        authwire's response hooks, so a 401 from the other origin is never answered with
+        credentials.
+        """
+        hooks = prepared_request.hooks.get("response", [])
+        kept = []
+        url = prepared_request.url or ""
+        for hook in hooks:
+            if isinstance(hook, _Exchange) and not hook.auth.guard.allows(url):
+                strip_added(prepared_request, hook.auth.scheme)
+                continue
+            kept.append(hook)
+        if len(kept) != len(hooks):
+            # The copy shares the hooks dict with the original request: replace, not mutate.
+            prepared_request.hooks = {**prepared_request.hooks, "response": kept}
+        super().rebuild_auth(prepared_request, response)  # type: ignore[no-untyped-call]
+
+
+def _str_mapping(value: Mapping[str, str] | None, what: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(f"{what} must be a mapping of strings")
+    for k, v in value.items():
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise ConfigurationError(f"{what} must map strings to strings")
+    return dict(value)
+
+
+def _check_timeout(timeout: Any) -> None:
+    if timeout is None:
+        return
+    parts = timeout if isinstance(timeout, tuple) else (timeout,)
+    if len(parts) not in (1, 2):
+        raise ConfigurationError("timeout must be seconds or (connect, read)")
+    for part in parts:
+        if isinstance(part, bool) or not isinstance(part, (int, float)) or part <= 0:
+            raise ConfigurationError(f"timeout must be > 0 seconds, not {timeout!r}")
