@@ -30,7 +30,9 @@ from authwire._core.token import Token
 from authwire._log import RefreshEvent
 from authwire._version import __version__
 from authwire.caches.base import TokenCache
+from authwire.caches.file import FileCache
 from authwire.caches.memory import MemoryCache
+from authwire.caches.redis import RedisCache
 from authwire.credentials.base import Credential
 from authwire.credentials.client_credentials import ClientCredentials
 from authwire.credentials.static import StaticToken
@@ -62,11 +64,13 @@ __all__ = [
     "Credential",
     "CredentialUnavailable",
     "DigestAuth",
+    "FileCache",
     "InsecureTransportError",
     "InteractionRequired",
     "InvalidTokenResponse",
     "MemoryCache",
     "MutualAuthenticationError",
+    "RedisCache",
     "RefreshEvent",
     "RefreshPolicy",
     "RetryPolicy",

@@ -1,0 +1,330 @@
+"""``RedisCache``: tokens in Redis, shared by every process on every host of a fleet.
+
+Tokens are stored as versioned JSON with a TTL (the token's lifetime, or its refresh
+token's). Refreshes are serialised by a *lease*: a Redis key set with ``NX`` and an
+expiry, holding a random *fencing value*. The holder's write of the new token is a
+Lua script that stores it only if the lease still holds that value, so a holder that
+stalled past its lease (and was replaced by another host) cannot overwrite a newer
+token. A holder that dies simply lets the lease expire; the next waiter takes over.
+
+Redis is a cache, not a dependency of the API: if it cannot be reached, every
+operation logs a warning and degrades (a miss, no lock, no write), and callers fetch
+tokens from the endpoint directly until it is back.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import TYPE_CHECKING, Any, Final
+
+from authwire._core.token import Token
+from authwire._log import logger
+from authwire.caches._codec import decode_token, encode_token
+from authwire.caches.base import CacheLock, TokenCache
+from authwire.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+__all__ = ["RedisCache"]
+
+#: Default lease on a key's refresh, in seconds: longer than one token request takes.
+DEFAULT_LEASE: Final = 30.0
+#: Longest TTL given to an entry (tokens without expiry, refresh tokens without one).
+DEFAULT_MAX_TTL: Final = 30 * 24 * 3600.0
+#: Seconds between two "Redis is down" warnings from one cache.
+_WARN_EVERY: Final = 30.0
+
+# KEYS[1] lease, KEYS[2] token; ARGV[1] fencing value, ARGV[2] data, ARGV[3] ttl ms.
+_FENCED_SET: Final = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  redis.call('set', KEYS[2], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0
+"""
+# KEYS[1] token; ARGV[1] the exact value read.
+_COMPARE_DELETE: Final = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('del', KEYS[1])
+end
+return 0
+"""
+
+
+class _Lease:
+    """One key's lease lock in Redis. Strictly private.
+
+    ``thread_local=False``: async callers acquire in one worker thread and release in
+    another.
+    """
+
+    __slots__ = ("_cache", "_key", "_lock", "fence")
+
+    def __init__(self, cache: RedisCache, key: str) -> None:
+        self._cache = cache
+        self._key = key
+        self._lock: Any = None
+        self.fence: bytes | None = None
+
+    def acquire(self) -> bool:
+        from redis.exceptions import RedisError
+
+        cache = self._cache
+        lock = cache.client.lock(
+            cache._lease_key(self._key),
+            timeout=cache.lease,
+            sleep=0.05,
+            blocking=True,
+            blocking_timeout=cache.wait_timeout,
+            thread_local=False,
+        )
+        fence = uuid.uuid4().hex.encode()
+        try:
+            held = bool(lock.acquire(token=fence))
+        except RedisError as exc:
+            cache._degraded("take the refresh lease", exc)
+            return False
+        if not held:
+            logger.warning(
+                "waited %ss for the refresh lease on %s; going ahead without it",
+                cache.wait_timeout,
+                cache.describe(),
+            )
+            return False
+        self._lock, self.fence = lock, fence
+        cache._hold(self._key, self)
+        return True
+
+    def release(self) -> None:
+        from redis.exceptions import LockError, RedisError
+
+        lock, self._lock = self._lock, None
+        if lock is None:
+            return
+        self._cache._unhold(self._key, self)
+        try:
+            lock.release()
+        except LockError:
+            logger.warning(
+                "the refresh lease on %s expired before it was released (lease=%ss is "
+                "shorter than the refresh took)",
+                self._cache.describe(),
+                self._cache.lease,
+            )
+        except RedisError as exc:
+            self._cache._degraded("release the refresh lease", exc)
+
+
+class RedisCache(TokenCache):
+    """Tokens in Redis with a TTL, and a lease so one host refreshes for the whole fleet.
+
+    Args:
+        url_or_client: A ``redis://`` / ``rediss://`` URL, or a ``redis.Redis`` client.
+        prefix: Prepended to every key authwire writes. Default ``"authwire:"``.
+        lease: Seconds a refresher holds a key's lease; if it dies, another host takes
+            over after this long. Keep it above the token request timeout. Default 30.
+        wait_timeout: Seconds a host waits for another's refresh before going ahead
+            without the lease (logged). ``None`` (default) waits ``lease`` + 5 seconds.
+        socket_timeout: Seconds for connecting and for each command, when given a URL;
+            small, so an unreachable Redis degrades quickly. Default 2.
+        max_ttl: Longest TTL in seconds, for tokens without expiry and refresh tokens
+            without one. Default 30 days.
+
+    Raises:
+        ConfigurationError: For a non-positive ``lease``, ``wait_timeout``,
+            ``socket_timeout`` or ``max_ttl``, or a malformed URL.
+
+    Example:
+        >>> cache = RedisCache("redis://cache.internal:6379/0", prefix="billing:")  # doctest: +SKIP
+    """
+
+    blocking = True
+
+    def __init__(
+        self,
+        url_or_client: str | Redis,
+        *,
+        prefix: str = "authwire:",
+        lease: float = DEFAULT_LEASE,
+        wait_timeout: float | None = None,
+        socket_timeout: float = 2.0,
+        max_ttl: float = DEFAULT_MAX_TTL,
+    ) -> None:
+        for name, value in (
+            ("lease", lease),
+            ("wait_timeout", wait_timeout),
+            ("socket_timeout", socket_timeout),
+            ("max_ttl", max_ttl),
+        ):
+            if value is not None and value <= 0:
+                raise ConfigurationError(f"{name} must be > 0 seconds")
+        if isinstance(url_or_client, str):
+            try:
+                import redis
+            except ImportError:  # pragma: no cover - an install without the extra
+                raise ConfigurationError(
+                    "RedisCache needs redis-py: pip install 'authwire[redis]'"
+                ) from None
+            try:
+                self.client: Redis = redis.Redis.from_url(
+                    url_or_client,
+                    socket_timeout=socket_timeout,
+                    socket_connect_timeout=socket_timeout,
+                )
+            except ValueError as exc:
+                raise ConfigurationError(f"not a Redis URL: {exc}") from None
+        else:
+            self.client = url_or_client
+        self.prefix = prefix
+        self.lease = lease
+        self.wait_timeout = lease + 5.0 if wait_timeout is None else wait_timeout
+        self.max_ttl = max_ttl
+        self._held: dict[str, _Lease] = {}
+        self._mutex = threading.Lock()
+        self._last_warning = -_WARN_EVERY
+
+    def __repr__(self) -> str:
+        return f"RedisCache({self._where()!r}, prefix={self.prefix!r})"
+
+    def _where(self) -> str:
+        # From the pool's parameters, not the URL: the URL may hold a password.
+        try:
+            kwargs = self.client.connection_pool.connection_kwargs
+        except AttributeError:
+            return "redis"
+        if "path" in kwargs:
+            return f"unix:{kwargs['path']}"
+        return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
+
+    def describe(self) -> str:
+        """Which Redis and prefix (no password)."""
+        return f"redis ({self._where()}, prefix {self.prefix!r})"
+
+    def _token_key(self, key: str) -> str:
+        return f"{self.prefix}{key}"
+
+    def _lease_key(self, key: str) -> str:
+        return f"{self.prefix}{key}:lease"
+
+    def _degraded(self, what: str, exc: BaseException) -> None:
+        now = time.monotonic()
+        with self._mutex:
+            if now - self._last_warning < _WARN_EVERY:
+                return
+            self._last_warning = now
+        logger.warning(
+            "Redis token cache %s unavailable (could not %s: %s); fetching tokens directly",
+            self._where(),
+            what,
+            type(exc).__name__,
+        )
+
+    def _hold(self, key: str, lease: _Lease) -> None:
+        with self._mutex:
+            self._held[key] = lease
+
+    def _unhold(self, key: str, lease: _Lease) -> None:
+        with self._mutex:
+            if self._held.get(key) is lease:
+                del self._held[key]
+
+    def _ttl_ms(self, token: Token) -> int:
+        horizon = token.expires_at
+        if token.refresh_token is not None:
+            horizon = token.refresh_expires_at
+        ttl = self.max_ttl if horizon is None else min(horizon - time.time(), self.max_ttl)
+        return int(ttl * 1000)
+
+    # -- the interface -------------------------------------------------------------------
+
+    def get(self, key: str) -> Token | None:
+        """The token under ``key``; ``None`` if absent, corrupt (deleted) or Redis is down."""
+        from redis.exceptions import RedisError
+
+        name = self._token_key(key)
+        try:
+            raw = self.client.get(name)
+        except RedisError as exc:
+            self._degraded("read", exc)
+            return None
+        if raw is None:
+            return None
+        try:
+            return decode_token(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            logger.warning(
+                "token cache entry in %s was unreadable (%s); fetching a new token",
+                self.describe(),
+                type(exc).__name__,
+            )
+            try:
+                self.client.eval(_COMPARE_DELETE, 1, name, raw)
+            except RedisError as err:
+                self._degraded("delete", err)
+            return None
+
+    def set(self, key: str, token: Token) -> None:
+        """Store ``token`` with a TTL; while holding the lease, only if it still holds."""
+        from redis.exceptions import RedisError
+
+        ttl = self._ttl_ms(token)
+        name = self._token_key(key)
+        with self._mutex:
+            lease = self._held.get(key)
+        try:
+            if ttl <= 0:
+                self.client.delete(name)
+                return
+            data = encode_token(token)
+            if lease is None or lease.fence is None:
+                self.client.set(name, data, px=ttl)
+                return
+            stored = self.client.eval(
+                _FENCED_SET, 2, self._lease_key(key), name, lease.fence, data, ttl
+            )
+        except RedisError as exc:
+            self._degraded("write", exc)
+            return
+        if not stored:
+            logger.warning(
+                "the refresh lease on %s expired before the new token was stored; another "
+                "host has taken over, so its token is kept (lease=%ss is too short)",
+                self.describe(),
+                self.lease,
+            )
+
+    def delete(self, key: str) -> None:
+        """Forget ``key``."""
+        from redis.exceptions import RedisError
+
+        try:
+            self.client.delete(self._token_key(key))
+        except RedisError as exc:
+            self._degraded("delete", exc)
+
+    def discard(self, key: str, token: Token) -> bool:
+        """Forget ``key`` only if it still holds ``token`` (atomic compare-and-delete)."""
+        from redis.exceptions import RedisError
+
+        name = self._token_key(key)
+        try:
+            raw = self.client.get(name)
+            if raw is None:
+                return False
+            try:
+                held = decode_token(raw)
+            except (ValueError, UnicodeDecodeError):
+                held = None
+            if held is not None and held.access_token != token.access_token:
+                return False
+            return bool(self.client.eval(_COMPARE_DELETE, 1, name, raw))
+        except RedisError as exc:
+            self._degraded("delete", exc)
+            return False
+
+    def lock(self, key: str) -> CacheLock:
+        """The lease on ``key``'s refresh, shared by every host using this Redis and prefix."""
+        return _Lease(self, key)
