@@ -71,12 +71,16 @@ SENSITIVE_HEADERS: Final = frozenset(
 
 _FIELD_ALT = "|".join(re.escape(f) for f in SENSITIVE_FIELDS)
 _JSON_FIELD = re.compile(rf'("(?:{_FIELD_ALT})"\s*:\s*)"(?:[^"\\]|\\.)*"', re.IGNORECASE)
-_FORM_FIELD = re.compile(rf"(?<![A-Za-z0-9_])((?:{_FIELD_ALT})=)[^&\s\"'<>]+", re.IGNORECASE)
+# name=value, also name="value" and name='value' (log lines, HTML attributes, Digest-like params).
+_FORM_FIELD = re.compile(
+    rf"(?<![A-Za-z0-9_])((?:{_FIELD_ALT})=)(?:\"[^\"]*\"|'[^']*'|[\"']?[^&\s\"'<>]+)", re.IGNORECASE
+)
 _AUTH_VALUE = re.compile(
     r"\b(Bearer|Basic|Digest|Negotiate|NTLM|DPoP|Token)(\s+)[A-Za-z0-9._~+/=:,\"-]{6,}",
     re.IGNORECASE,
 )
 _WS = re.compile(r"\s+")
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)@")
 
 
 class Secret(Generic[T]):
@@ -199,6 +203,16 @@ def redact_url(url: str, secrets: Iterable[str | Secret[str] | None] = ()) -> st
     try:
         parts = urlsplit(url)
     except ValueError:
+        # Unparseable (e.g. a stray "[" in a password): still drop the userinfo password.
+        url = _USERINFO.sub(
+            lambda m: (
+                f"{m.group(1)}{m.group(2).split(':', 1)[0]}:{REDACTED}@"
+                if ":" in m.group(2)
+                else m.group(0)
+            ),
+            url,
+            count=1,
+        )
         return redact_text(url, secrets)
     netloc = parts.netloc
     if "@" in netloc:
