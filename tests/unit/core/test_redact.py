@@ -1,0 +1,161 @@
+"""Redaction: no planted secret survives ``redact_text`` or the str/repr of any error."""
+
+from __future__ import annotations
+
+import base64
+import json
+from urllib.parse import quote, quote_plus
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tests.leakcheck import assert_no_secret, plant
+
+from authwire import (
+    CacheError,
+    ConfigurationError,
+    CredentialUnavailable,
+    InsecureTransportError,
+    InteractionRequired,
+    InvalidTokenResponse,
+    MutualAuthenticationError,
+    Secret,
+    TokenEndpointUnreachable,
+    TokenRequestError,
+)
+from authwire._core.redact import redact_headers, redact_text, redact_url, snippet
+
+_SECRET_CHARS = st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"])
+secrets_st = st.text(_SECRET_CHARS, min_size=8, max_size=40).filter(lambda s: s.strip() == s)
+surroundings = st.text(max_size=60)
+
+
+@settings(max_examples=300)
+@given(secret=secrets_st, before=surroundings, after=surroundings)
+def test_known_secret_never_survives_redact_text(secret: str, before: str, after: str) -> None:
+    """A listed secret is removed raw, URL-quoted, JSON-escaped and inside a Basic pair."""
+    encoded = [
+        secret,
+        quote(secret, safe=""),
+        quote_plus(secret),
+        json.dumps(secret)[1:-1],
+        base64.b64encode(f"client:{secret}".encode()).decode(),
+    ]
+    for form in encoded:
+        out = redact_text(before + form + after, [secret, "client"])
+        assert form not in out
+
+
+@settings(max_examples=200)
+@given(secret=secrets_st, text=surroundings)
+def test_snippet_never_contains_the_secret(secret: str, text: str) -> None:
+    """A snippet of any body with the secret in it never holds the secret, cut or not."""
+    body = (text * 5 + secret + text).encode()
+    out = snippet(body, [secret], limit=60)
+    assert secret not in out
+    assert len(out) <= 60
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"access_token": "AT-1234567890"}',
+        "grant_type=password&password=AT-1234567890&x=1",
+        "Authorization: Bearer AT-1234567890",
+        'refresh_token="AT-1234567890"',
+        "https://x.example/cb?code=AT-1234567890&state=s",
+        "client_secret=AT-1234567890",
+    ],
+)
+def test_secret_looking_fields_are_removed_unlisted(text: str) -> None:
+    """Values of access_token, password, Bearer, code... are removed without being listed."""
+    assert "AT-1234567890" not in redact_text(text)
+
+
+def test_redact_url_removes_userinfo_password_and_secret_query() -> None:
+    """Passwords in the userinfo and secret-looking query values go; the rest stays."""
+    out = redact_url("https://bob:hunter2-xyz@idp.example/token?api_key=k-9876543&page=2#frag")
+    assert "hunter2-xyz" not in out
+    assert "k-9876543" not in out
+    assert "bob" in out
+    assert "page=2" in out
+
+
+def test_redact_headers_hides_sensitive_values() -> None:
+    """Authorization, cookies and API key headers are masked; others kept."""
+    out = redact_headers(
+        {"Authorization": "Bearer x", "X-API-Key": "k", "Cookie": "a=b", "Accept": "json"}
+    )
+    assert out == {"Authorization": "***", "X-API-Key": "***", "Cookie": "***", "Accept": "json"}
+
+
+def test_secret_wrapper_never_shows_itself() -> None:
+    """Secret's str, repr and format are masked; reveal() gives the value; == compares values."""
+    value = plant("pw")
+    s = Secret(value)
+    for text in (str(s), repr(s), f"{s}", f"{s!r:>40}", f"{s}", repr([s])):
+        assert_no_secret(text, value)
+    assert s.reveal() == value
+    assert s == Secret(value)
+    assert s != Secret("other")
+    assert bool(s)
+    assert not Secret("")
+
+
+def every_error(secret: str) -> list[Exception]:
+    """One instance of each error class, each built from a field that had the secret in it."""
+    scrubbed = redact_text(f"echo {secret}", [secret])
+    quoted = quote(secret, safe="")  # a URL carries its userinfo and query percent-encoded
+    url = redact_url(f"https://u:{quoted}@idp.example/t?client_secret={quoted}")
+    return [
+        ConfigurationError(f"bad value {scrubbed}"),
+        InsecureTransportError("refused", url=url),
+        CredentialUnavailable("nothing", attempts=[("env", scrubbed)]),
+        InteractionRequired("log in", attempts=[("cache", scrubbed)]),
+        TokenRequestError(
+            url=url,
+            status=400,
+            error="invalid_client",
+            error_description=scrubbed,
+            snippet=snippet(f'{{"client_secret": "{secret}"}}', [secret]),
+        ),
+        InvalidTokenResponse(
+            reason="not JSON", url=url, status=200, snippet=snippet(secret, [secret])
+        ),
+        TokenEndpointUnreachable(url=url, reason=scrubbed),
+        MutualAuthenticationError("failed", url=url),
+        CacheError("unreadable", location=url),
+    ]
+
+
+@settings(max_examples=100)
+@given(secret=secrets_st)
+def test_no_secret_in_any_error_built_from_redacted_fields(secret: str) -> None:
+    """Errors built the way authwire builds them never show the secret in str or repr."""
+    quoted = quote(secret, safe="")
+    for err in every_error(secret):
+        for text in (str(err), repr(err), str(err.args)):
+            assert secret not in text
+            assert quoted not in text
+
+
+def test_planted_secret_check_in_errors(planted_secrets: object) -> None:
+    """The shared leak checker finds nothing in any error built from a planted secret."""
+    from tests.leakcheck import SecretPlanter
+
+    assert isinstance(planted_secrets, SecretPlanter)
+    secret = planted_secrets.new("client-secret")
+    planted_secrets.check(*every_error(secret))
+
+
+def test_leak_checker_can_fail() -> None:
+    """The leak checker itself catches raw, URL-encoded and base64 Basic leaks."""
+    secret = plant("cs")
+    for leaky in (
+        f"x {secret} y",
+        quote(secret, safe=""),
+        base64.b64encode(f"svc:{secret}".encode()).decode(),
+        secret[:20],
+    ):
+        with pytest.raises(AssertionError, match="secret leaked"):
+            assert_no_secret(leaky, secret, others=["svc"])
