@@ -1,0 +1,190 @@
+"""RedisCache on a real redis-server: one token request per expiry for a fleet, leases, outages."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from tests.integration._redis import redis_or_skip
+from tests.integration.conftest import free_port
+from tests.integration.test_file_cache_processes import (
+    assert_one_request_per_expiry,
+    finish,
+    run_herd,
+    spawn,
+    wait_for,
+)
+from tests.servers.token_server import CLIENT_ID, CLIENT_SECRET, TokenServer
+
+import authwire
+from authwire import RedisCache, Token
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with redis_or_skip(tmp_path_factory.mktemp("redis")) as server:
+        yield server.url
+
+
+@pytest.fixture
+def client(redis_url: str) -> Iterator[redis.Redis]:
+    conn = redis.Redis.from_url(redis_url)
+    conn.flushdb()
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def server() -> Iterator[TokenServer]:
+    with TokenServer(ttl=3.0) as running:
+        yield running
+
+
+@pytest.mark.slow
+def test_four_processes_share_one_token_request_per_expiry(
+    server: TokenServer, redis_url: str, client: redis.Redis, tmp_path: Path
+) -> None:
+    """4 processes on one redis-server, 3-second tokens, 3 expiries: 4 token requests, no 401."""
+    results = run_herd(server, redis_url, tmp_path, workers=4, generations=4)
+    assert_one_request_per_expiry(server, results, generations=4)
+    keys = {k.decode() for k in client.keys("herd:*")}
+    assert len(keys) == 1  # the token; the lease is gone
+    (key,) = keys
+    assert 0 < client.pttl(key) <= 3000
+
+
+@pytest.mark.slow
+def test_sigkilled_refresher_lease_expires_and_a_waiter_takes_over(
+    server: TokenServer, redis_url: str, client: redis.Redis, tmp_path: Path
+) -> None:
+    """A refresher SIGKILLed while holding the lease: after the lease, a waiter fetches."""
+    sync_a, sync_b = tmp_path / "a", tmp_path / "b"
+    sync_a.mkdir()
+    sync_b.mkdir()
+    server.state.mode = "slow"
+    url = server.url + "/token"
+    a = spawn("once", redis_url, url, str(sync_a))
+    b: subprocess.Popen[str] | None = None
+    try:
+        wait_for(lambda: server.count("token") == 1, "A's token request")
+        (lease,) = client.keys("herd:*:lease")
+        os.kill(a.pid, signal.SIGKILL)
+        a.communicate()
+        server.state.mode = None
+        b = spawn("once", redis_url, url, str(sync_b))
+        wait_for(lambda: any(sync_b.glob("ready-*")), "B to start")
+        # The dead holder's lease is still there: B waits instead of fetching.
+        assert client.exists(lease) == 1
+        assert server.count("token") == 1
+        (result,) = finish([b])
+    finally:
+        for proc in (a, b):
+            if proc is not None and proc.returncode is None:
+                proc.kill()
+                proc.communicate()
+    assert [e["outcome"] for e in result["events"]] == ["fetched"]
+    assert server.count("token") == 2
+    assert client.exists(lease) == 0
+    (key,) = [k for k in client.keys("herd:*") if not k.endswith(b":lease")]
+    cached = authwire.RedisCache(redis_url, prefix="herd:").get(key.decode()[len("herd:") :])
+    assert cached is not None
+
+
+def test_a_stale_lease_holder_cannot_overwrite_the_new_token(
+    redis_url: str, client: redis.Redis
+) -> None:
+    """Fencing: a holder whose lease expired does not overwrite its successor's token."""
+    slow = RedisCache(redis_url, lease=0.2)
+    fast = RedisCache(redis_url, lease=5)
+    first = slow.lock("k")
+    assert first.acquire()
+    wait_for(lambda: client.exists("authwire:k:lease") == 0, "the lease to expire", 5)
+    second = fast.lock("k")
+    assert second.acquire()
+    fast.set("k", Token("at-new", expires_at=time.time() + 60))
+    slow.set("k", Token("at-stale", expires_at=time.time() + 60))
+    second.release()
+    first.release()  # expired: logged, not raised
+    token = fast.get("k")
+    assert token is not None
+    assert token.access_token == "at-new"
+
+
+def test_entries_expire_with_the_token_or_its_refresh_token(
+    redis_url: str, client: redis.Redis
+) -> None:
+    """The TTL is the access token's lifetime, or the refresh token's when there is one."""
+    cache = RedisCache(redis_url, prefix="t:", max_ttl=1000)
+    cache.set("a", Token("at", expires_at=time.time() + 60))
+    assert 55_000 < client.pttl("t:a") <= 60_000
+    cache.set("r", Token("at", expires_at=time.time() + 60, refresh_token="rt"))
+    assert 995_000 < client.pttl("t:r") <= 1_000_000
+    cache.set("e", Token("at", expires_at=time.time() + 60, refresh_token="rt",
+                         refresh_expires_at=time.time() + 120))  # fmt: skip
+    assert 115_000 < client.pttl("t:e") <= 120_000
+    cache.set("x", Token("at", expires_at=time.time() - 1))
+    assert client.exists("t:x") == 0
+
+
+def test_a_corrupt_entry_is_dropped_and_reported_as_a_miss(
+    redis_url: str, client: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Garbage under a key reads as absent (logged) and is deleted, never raised."""
+    client.set("authwire:k", b"\x00not json")
+    with caplog.at_level(logging.WARNING, "authwire"):
+        assert RedisCache(redis_url).get("k") is None
+    assert client.exists("authwire:k") == 0
+    assert "unreadable" in caplog.text
+
+
+def test_compare_and_discard_keeps_a_newer_token(redis_url: str, client: redis.Redis) -> None:
+    """discard(old) leaves a token another host already stored."""
+    cache = RedisCache(redis_url)
+    old, new = Token("at-old"), Token("at-new")
+    cache.set("k", new)
+    assert cache.discard("k", old) is False
+    assert cache.get("k") == new
+    assert cache.discard("k", new) is True
+    assert cache.get("k") is None
+
+
+def test_redis_down_falls_back_to_direct_fetches_with_a_warning(
+    server: TokenServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With nothing listening, tokens still come from the endpoint; a warning says why."""
+    cache = RedisCache(f"redis://:pw-4c1d@127.0.0.1:{free_port()}/0", socket_timeout=0.5)
+    cred = authwire.ClientCredentials(
+        server.url + "/token", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, cache=cache
+    )
+    with caplog.at_level(logging.WARNING, "authwire"):
+        token = cred.get_token()
+        assert cred.get_token() is token
+    assert server.count("token") == 1
+    assert "unavailable" in caplog.text
+    assert "fetching tokens directly" in caplog.text
+    assert "pw-4c1d" not in caplog.text + repr(cache) + cache.describe()
+
+
+def test_redis_stopping_mid_run_does_not_stop_the_api(server: TokenServer, tmp_path: Path) -> None:
+    """A redis-server that goes away: the next refresh fetches directly and succeeds."""
+    with redis_or_skip(tmp_path) as own:
+        cred = authwire.ClientCredentials(
+            server.url + "/token",
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            cache=RedisCache(own.url, socket_timeout=0.5),
+        )
+        first = cred.get_token()
+    assert cred.invalidate(first)
+    second = cred.get_token()
+    assert second.access_token != first.access_token
+    assert server.count("token") == 2
