@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,11 +24,15 @@ from cryptography.hazmat.primitives.serialization import (
 from cryptography.x509 import load_pem_x509_certificate
 from tests.leakcheck import SecretPlanter
 from tests.servers.token_server import CLIENT_ID, CLIENT_SECRET, TokenServer
+from tests.servers.vendor_server import PASSWORD as VENDOR_PASSWORD
+from tests.servers.vendor_server import USER as VENDOR_USER
 from tests.servers.vendor_server import VendorServer
 from urllib3.exceptions import InsecureRequestWarning
 
 import authwire
-from authwire.errors import ConfigurationError
+from authwire.credentials.login_endpoint import LoginEndpoint
+from authwire.errors import ConfigurationError, TokenRequestError
+from authwire.testing import FakeClock
 
 pytestmark = pytest.mark.integration
 
@@ -426,3 +431,144 @@ def test_wrong_certificate_password_is_a_configuration_error(
     with pytest.raises(ConfigurationError) as info:
         authwire.Session(cert=cert, cert_password=wrong)
     planted_secrets.check(str(info.value), repr(info.value))
+
+
+# -- vendor logins -------------------------------------------------------------------------
+
+REFERER = "https://app.example.com/map"
+
+
+@pytest.fixture
+def arcgis(vendor: VendorServer, token_client: requests.Session) -> LoginEndpoint:
+    """An ArcGIS-style login against the vendor server, bound to ``REFERER``."""
+    return LoginEndpoint.arcgis(
+        vendor.url,
+        VENDOR_USER,
+        VENDOR_PASSWORD,
+        referer=REFERER,
+        cache=authwire.MemoryCache(),
+        http_client=token_client,
+    )
+
+
+def test_arcgis_login_once_then_reuse(vendor: VendorServer, arcgis: LoginEndpoint) -> None:
+    """One generateToken call serves many requests; the token's ms expiry is read."""
+    with authwire.Session(arcgis, referer=REFERER) as session:
+        for _ in range(4):
+            assert session.get(f"{vendor.url}/data").status_code == 200
+    assert vendor.count("login") == 1
+    assert vendor.count("data_ok") == 4
+    login = vendor.state.logins[0]
+    assert (login["client"], login["referer"], login["f"]) == ("referer", REFERER, "json")
+    token = arcgis.get_token()
+    assert token.expires_at is not None
+    assert token.lifetime == pytest.approx(60, abs=5)
+
+
+def test_login_again_after_revocation(vendor: VendorServer, arcgis: LoginEndpoint) -> None:
+    """A revoked token costs one 401 and one new login, then the request succeeds."""
+    with authwire.Session(arcgis, referer=REFERER) as session:
+        assert session.get(f"{vendor.url}/data").status_code == 200
+        vendor.revoke_all()
+        assert session.get(f"{vendor.url}/data").status_code == 200
+        assert session.get(f"{vendor.url}/data").status_code == 200
+    assert (vendor.count("login"), vendor.count("data_401"), vendor.count("data_ok")) == (2, 1, 3)
+
+
+def test_login_again_on_expiry(vendor: VendorServer, token_client: requests.Session) -> None:
+    """Once the clock passes the token's expiry the credential logs in again before sending."""
+    clock = FakeClock(time.time())
+    cred = LoginEndpoint(
+        f"{vendor.url}/api/v3/user_login",
+        VENDOR_USER,
+        VENDOR_PASSWORD,
+        body="json",
+        username_field="login",
+        token_path="data.access_token",
+        cache=authwire.MemoryCache(),
+        http_client=token_client,
+        clock=clock,
+    )
+    with authwire.Session(cred) as session:
+        assert session.get(f"{vendor.url}/data").status_code == 200
+        first = cred.get_token()
+        clock.advance(61)
+        assert session.get(f"{vendor.url}/data").status_code == 200
+        assert cred.get_token() is not first
+    assert (vendor.count("login"), vendor.count("data_401")) == (2, 0)
+
+
+def test_jwt_login_reads_exp(vendor: VendorServer, token_client: requests.Session) -> None:
+    """A login answering only a JWT gets its expiry from the ``exp`` claim."""
+    cred = LoginEndpoint(
+        f"{vendor.url}/api/jwt_login",
+        VENDOR_USER,
+        VENDOR_PASSWORD,
+        body="json",
+        token_path="jwt",
+        cache=authwire.MemoryCache(),
+        http_client=token_client,
+    )
+    token = cred.get_token()
+    assert token.expires_at == token.claims["exp"]
+    with authwire.Session(cred) as session:
+        assert session.get(f"{vendor.url}/data").status_code == 200
+
+
+def test_referer_bound_token_without_referer_is_one_401_not_a_loop(
+    vendor: VendorServer, arcgis: LoginEndpoint
+) -> None:
+    """Without the bound Referer: one login again, one replay, then the 401 is returned."""
+    with authwire.Session(arcgis) as session:
+        assert session.get(f"{vendor.url}/data").status_code == 401
+    assert (vendor.count("login"), vendor.count("data_401")) == (2, 2)
+
+
+def test_wrong_password_error_is_typed_and_secret_free(
+    vendor: VendorServer, token_client: requests.Session, planted_secrets: SecretPlanter
+) -> None:
+    """ArcGIS's HTTP 200 error becomes ``TokenRequestError`` without the password."""
+    wrong = planted_secrets.new("pw")
+    cred = LoginEndpoint.arcgis(
+        vendor.url,
+        VENDOR_USER,
+        wrong,
+        referer=REFERER,
+        cache=authwire.MemoryCache(),
+        http_client=token_client,
+    )
+    with authwire.Session(cred) as session, pytest.raises(TokenRequestError) as info:
+        session.get(f"{vendor.url}/data")
+    assert "Invalid username or password" in str(info.value)
+    assert vendor.count("GET /data") == 0
+    planted_secrets.check(str(info.value), repr(info.value), repr(cred))
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """Async tests run on asyncio and on trio."""
+    return str(request.param)
+
+
+@pytest.mark.anyio
+async def test_login_endpoint_with_httpx_async(vendor: VendorServer) -> None:
+    """The same credential works with ``httpx.AsyncClient``: one login, re-login after 401."""
+    import httpx
+
+    import authwire.httpx
+
+    cred = LoginEndpoint(
+        f"{vendor.url}/api/v3/user_login",
+        VENDOR_USER,
+        VENDOR_PASSWORD,
+        body="json",
+        username_field="login",
+        token_path="data.access_token",
+        cache=authwire.MemoryCache(),
+    )
+    async with httpx.AsyncClient(auth=authwire.httpx.Auth(cred)) as client:
+        assert (await client.get(f"{vendor.url}/data")).status_code == 200
+        assert (await client.get(f"{vendor.url}/data")).status_code == 200
+        vendor.revoke_all()
+        assert (await client.get(f"{vendor.url}/data")).status_code == 200
+    assert (vendor.count("login"), vendor.count("data_401")) == (2, 1)
