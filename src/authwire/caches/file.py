@@ -165,6 +165,10 @@ class FileCache(TokenCache):
             try:
                 self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
                 st = self.path.stat()
+            except FileExistsError:
+                raise CacheError(
+                    f"the token cache path {self.path} is not a folder", location=str(self.path)
+                ) from None
             except OSError as exc:
                 raise CacheError(
                     f"cannot create the token cache folder {self.path}: {exc.strerror}",

@@ -190,11 +190,9 @@ def test_keys_that_are_not_file_names_are_hashed(tmp_path: Path) -> None:
         assert cache.get(key) == Token("at")
 
 
-def test_cache_files_hold_no_client_secret(
-    tmp_path: Path, planted_secrets: SecretPlanter
-) -> None:
+def test_cache_files_hold_no_client_secret(tmp_path: Path, planted_secrets: SecretPlanter) -> None:
     """The file name is a hash of the identity; neither name nor content holds the secret."""
-    secret = planted_secrets.plant("client-secret")
+    secret = planted_secrets.new("client-secret")
     cred = ClientCredentials(
         "https://login.example.com/token",
         client_id="svc",
