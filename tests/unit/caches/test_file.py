@@ -312,7 +312,7 @@ def test_pickles_to_the_same_folder(tmp_path: Path) -> None:
     """A FileCache crosses process pools (pickle) and keeps its folder and timeout."""
     cache = FileCache(tmp_path, lock_timeout=5)
     cache.set(KEY, Token("at"))
-    copy = pickle.loads(pickle.dumps(cache))
+    copy = pickle.loads(pickle.dumps(cache))  # noqa: S301 (our own bytes)
     assert (copy.path, copy.lock_timeout) == (tmp_path, 5)
     assert copy.get(KEY) == Token("at")
 
