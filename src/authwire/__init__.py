@@ -35,6 +35,7 @@ from authwire.caches.memory import MemoryCache
 from authwire.caches.redis import RedisCache
 from authwire.credentials.base import Credential
 from authwire.credentials.client_credentials import ClientCredentials
+from authwire.credentials.command import CommandCredential
 from authwire.credentials.login_endpoint import LoginEndpoint
 from authwire.credentials.static import StaticToken
 from authwire.errors import (
@@ -61,6 +62,7 @@ __all__ = [
     "CacheError",
     "ClientCertificate",
     "ClientCredentials",
+    "CommandCredential",
     "ConfigurationError",
     "Credential",
     "CredentialUnavailable",
