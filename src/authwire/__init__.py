@@ -26,6 +26,8 @@ from authwire._core.schemes.base import AuthScheme
 from authwire._core.schemes.basic import BasicAuth
 from authwire._core.schemes.bearer import BearerAuth
 from authwire._core.schemes.digest import DigestAuth
+from authwire._core.schemes.negotiate import MutualAuthentication, Negotiate
+from authwire._core.schemes.ntlm import NTLM
 from authwire._core.token import Token
 from authwire._log import RefreshEvent
 from authwire._version import __version__
@@ -73,7 +75,10 @@ __all__ = [
     "InvalidTokenResponse",
     "LoginEndpoint",
     "MemoryCache",
+    "MutualAuthentication",
     "MutualAuthenticationError",
+    "NTLM",
+    "Negotiate",
     "RedisCache",
     "RefreshEvent",
     "RefreshPolicy",

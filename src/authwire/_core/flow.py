@@ -23,6 +23,7 @@ drivers, each grant and scheme works with requests, ``httpx.Client`` and
 
 from __future__ import annotations
 
+import enum
 import time
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ __all__ = [
     "SchemeFlow",
     "Sleep",
     "SyncStepper",
+    "Verdict",
     "drive_async",
     "drive_sync",
 ]
@@ -114,8 +116,26 @@ class Attempt:
 Operation = HttpRequest | Attempt | Call[Any] | Sleep
 Flow = Generator[Operation, Any, T]
 """A generator that yields operations and returns a ``T``."""
-SchemeFlow = Generator[Operation, Any, None]
-"""An auth scheme's flow over one user request: yields ``Attempt``s, receives ``HttpResponse``s."""
+
+
+class Verdict(enum.Enum):
+    """What a scheme flow may return about the last response it saw.
+
+    Attributes:
+        STRIP: The response could not be trusted (Negotiate mutual authentication failed
+            on an error response): the integration removes its body and headers before
+            the caller sees it.
+    """
+
+    STRIP = "strip"
+
+
+# The return type is ``Any`` so that schemes with nothing to say may simply end; the
+# integrations act only on a ``Verdict``.
+SchemeFlow = Generator[Operation, Any, Any]
+"""An auth scheme's flow over one user request: yields ``Attempt``s, receives ``HttpResponse``s.
+
+It returns ``None``, or a ``Verdict`` the integration acts on."""
 
 
 class AsyncRuntime(Protocol):

@@ -94,12 +94,15 @@ class HttpResponse:
         headers: Response headers.
         body: The body as received (``b""`` when the flow does not need it).
         url: The URL the response came from, when known.
+        peer_certificate: The DER certificate of the TLS server that sent the response,
+            when the integration could read it (Negotiate channel bindings need it).
     """
 
     status: int
     headers: Headers = field(default_factory=Headers)
     body: bytes = field(default=b"", repr=False)
     url: str = ""
+    peer_certificate: bytes | None = field(default=None, repr=False, compare=False)
 
     def json(self) -> Any:
         """The body decoded as JSON (raises ``ValueError`` if it is not)."""

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from authwire._aio import RUNTIME
-from authwire._core.flow import AsyncStepper, Attempt, SyncStepper
+from authwire._core.flow import AsyncStepper, Attempt, SyncStepper, Verdict
 from authwire._core.origin import OriginGuard
 from authwire._core.schemes.base import AuthLike, as_scheme
 from authwire._log import logger
@@ -152,6 +152,9 @@ class Auth(httpx.Auth):
             apply_attempt(request, attempt)
             response = yield request
             attempt = stepper.send(to_http_response(response))
+        if stepper.result is Verdict.STRIP:
+            response.read()
+            _strip(response)
 
     async def async_auth_flow(
         self, request: httpx.Request
@@ -185,3 +188,12 @@ class Auth(httpx.Auth):
             apply_attempt(request, attempt)
             response = yield request
             attempt = await stepper.send(to_http_response(response))
+        if stepper.result is Verdict.STRIP:
+            await response.aread()
+            _strip(response)
+
+
+def _strip(response: httpx.Response) -> None:
+    """Empty a response whose sender could not be authenticated (its body is already read)."""
+    response._content = b""
+    response.headers = httpx.Headers()

@@ -8,7 +8,7 @@ from authwire._core.flow import Attempt
 from authwire._core.http import Headers, HttpResponse
 from authwire._core.schemes.base import RequestInfo
 
-__all__ = ["apply_attempt", "can_replay", "request_info", "to_http_response"]
+__all__ = ["apply_attempt", "can_replay", "peer_certificate", "request_info", "to_http_response"]
 
 
 def can_replay(request: httpx.Request) -> bool:
@@ -39,4 +39,15 @@ def to_http_response(response: httpx.Response) -> HttpResponse:
         status=response.status_code,
         headers=Headers(response.headers.multi_items()),
         url=str(response.url),
+        peer_certificate=peer_certificate(response),
     )
+
+
+def peer_certificate(response: httpx.Response) -> bytes | None:
+    """The DER certificate of the TLS server that sent ``response``, if httpcore exposes it."""
+    if response.url.scheme != "https":
+        return None
+    stream = response.extensions.get("network_stream")
+    ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+    certificate = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+    return certificate if isinstance(certificate, bytes) else None

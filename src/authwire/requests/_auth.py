@@ -18,7 +18,7 @@ import requests
 from requests.cookies import extract_cookies_to_jar
 from requests.utils import rewind_body
 
-from authwire._core.flow import Attempt, SyncStepper
+from authwire._core.flow import Attempt, SyncStepper, Verdict
 from authwire._core.origin import OriginGuard
 from authwire._core.schemes.base import AuthLike, as_scheme
 from authwire._log import logger
@@ -132,7 +132,11 @@ class Auth(requests.auth.AuthBase):
             exchange.stepper = stepper
         if stepper.done:
             return response
-        attempt = stepper.send(to_http_response(response))
+        try:
+            attempt = stepper.send(to_http_response(response))
+        except BaseException:
+            response.close()  # the caller never gets it: give its connection back
+            raise
         while attempt is not None:
             if not can_replay(response.request):
                 logger.debug(
@@ -143,7 +147,13 @@ class Auth(requests.auth.AuthBase):
                 stepper.close()
                 break
             response = self._replay(response, attempt, send, kwargs)
-            attempt = stepper.send(to_http_response(response))
+            try:
+                attempt = stepper.send(to_http_response(response))
+            except BaseException:
+                response.close()
+                raise
+        if stepper.result is Verdict.STRIP:
+            _strip(response)
         if 300 <= response.status_code < 400:
             self._leave_origin_check(response)
         return response
@@ -183,3 +193,10 @@ class Auth(requests.auth.AuthBase):
         if not self.guard.allows(target):
             logger.debug("redirect leaves the origin; removing authwire's credentials")
             strip_added(response.request, self.scheme)
+
+
+def _strip(response: requests.Response) -> None:
+    """Empty a response whose sender could not be authenticated (read first, to free the pool)."""
+    response.content  # noqa: B018
+    response._content = b""
+    response.headers = requests.structures.CaseInsensitiveDict()

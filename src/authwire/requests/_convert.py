@@ -11,7 +11,14 @@ from authwire._core.flow import Attempt
 from authwire._core.http import Headers, HttpResponse
 from authwire._core.schemes.base import AuthScheme, RequestInfo
 
-__all__ = ["apply_attempt", "can_replay", "request_info", "strip_added", "to_http_response"]
+__all__ = [
+    "apply_attempt",
+    "can_replay",
+    "peer_certificate",
+    "request_info",
+    "strip_added",
+    "to_http_response",
+]
 
 
 def can_replay(request: requests.PreparedRequest) -> bool:
@@ -71,4 +78,19 @@ def to_http_response(response: requests.Response) -> HttpResponse:
         pairs = [(str(k), str(v)) for k, v in raw_headers.items()]
     else:
         pairs = list(response.headers.items())
-    return HttpResponse(status=response.status_code, headers=Headers(pairs), url=response.url or "")
+    return HttpResponse(
+        status=response.status_code,
+        headers=Headers(pairs),
+        url=response.url or "",
+        peer_certificate=peer_certificate(response),
+    )
+
+
+def peer_certificate(response: requests.Response) -> bytes | None:
+    """The DER certificate of the server that sent ``response``, while its connection is held."""
+    if not (response.url or "").startswith("https:"):
+        return None
+    sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+    getpeercert = getattr(sock, "getpeercert", None)
+    certificate = getpeercert(binary_form=True) if getpeercert is not None else None
+    return certificate if isinstance(certificate, bytes) else None

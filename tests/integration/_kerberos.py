@@ -1,0 +1,386 @@
+"""A throwaway MIT Kerberos realm (k5test) and Apache with mod_auth_gssapi, for the tests.
+
+``kerberos`` is a session fixture: it creates realm ``KRBTEST.COM`` with its KDC on a free
+127.0.0.1 port, gets the user ``user@KRBTEST.COM`` a ticket (``KRB5CCNAME`` and
+``KRB5_CONFIG`` are set for this process while the fixture lives), extracts the keytab of
+``HTTP/localhost`` and starts Apache on another free port. Locations:
+
+* ``/krb/``          Kerberos via mod_auth_gssapi (``index.html``, an ``echo`` CGI that
+  answers with the user, method and body, for the POST replay checks, and a ``fail`` CGI
+  that answers 503 with a body and an ``X-Detail`` header);
+* ``/krb-tampered/`` the same, but mod_headers changes four characters inside the server's
+  mutual-authentication token on every authenticated response;
+* ``/krb-nomutual/`` the same, but the server token is removed from 2xx responses;
+* ``/ntlm/``         NTLM through gss-ntlmssp (``GssapiConnectionBound On``), users from
+  ``NTLM_USER_FILE``: ``TESTDOM\\alice`` with ``NTLM_PASSWORD``.
+
+The access log records ``<status> <method> <path>`` per request, so tests count the 401s
+Apache really sent. URLs use ``localhost`` (the SPN is ``HTTP/localhost``).
+
+``ntlm_acceptor`` is a second, pure-Python NTLM server (pyspnego as acceptor, one context
+per keep-alive connection) on a free port.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import random
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.integration.conftest import ServerProcess, free_port
+
+__all__ = ["NTLM_PASSWORD", "KerberosSite", "NtlmAcceptor", "kerberos", "ntlm_acceptor"]
+
+APACHE_BIN = "/usr/sbin/apache2"
+MODULES = "/usr/lib/apache2/modules"
+NTLM_DOMAIN = "TESTDOM"
+NTLM_USER = "alice"
+NTLM_PASSWORD = "ntlm-pw-5e2d7a"  # a throwaway test password
+
+_GSS_LOCATION = """\
+<Location /{name}/>
+  AuthType GSSAPI
+  AuthName "Kerberos"
+  GssapiCredStore keytab:{root}/http.keytab
+  GssapiAllowedMech krb5
+  Require valid-user
+  {extra}
+</Location>
+"""
+
+_CONFIG = """\
+ServerRoot {root}
+ServerName localhost
+Listen 127.0.0.1:{port}
+PidFile {root}/httpd.pid
+DefaultRuntimeDir {root}/run
+ErrorLog {root}/error.log
+LogLevel warn
+{user}
+LoadModule mpm_prefork_module {modules}/mod_mpm_prefork.so
+LoadModule authn_core_module {modules}/mod_authn_core.so
+LoadModule authz_core_module {modules}/mod_authz_core.so
+LoadModule authz_user_module {modules}/mod_authz_user.so
+LoadModule auth_gssapi_module {modules}/mod_auth_gssapi.so
+LoadModule cgi_module {modules}/mod_cgi.so
+LoadModule dir_module {modules}/mod_dir.so
+LoadModule headers_module {modules}/mod_headers.so
+StartServers 2
+MinSpareServers 2
+MaxSpareServers 4
+KeepAlive On
+LogFormat "%>s %m %U" counts
+CustomLog {root}/access.log counts
+DocumentRoot {root}/htdocs
+DirectoryIndex index.html
+Header always set X-Remote-User "expr=%{{REMOTE_USER}}"
+<Directory {root}/htdocs>
+  Options +ExecCGI
+  <Files ~ "^(echo|fail)$">
+    SetHandler cgi-script
+  </Files>
+</Directory>
+{locations}
+<Location /ntlm/>
+  AuthType GSSAPI
+  AuthName "NTLM"
+  GssapiAllowedMech ntlmssp
+  GssapiConnectionBound On
+  Require valid-user
+</Location>
+"""
+
+_ECHO_CGI = """\
+#!/bin/sh
+printf 'Content-Type: text/plain\\r\\n\\r\\n'
+printf 'user=%s method=%s length=%s\\n' "$REMOTE_USER" "$REQUEST_METHOD" "${CONTENT_LENGTH:-0}"
+head -c "${CONTENT_LENGTH:-0}"
+"""
+
+_FAIL_CGI = """\
+#!/bin/sh
+printf 'Status: 503 Service Unavailable\\r\\nX-Detail: internal\\r\\n'
+printf 'Content-Type: text/plain\\r\\n\\r\\n'
+printf 'failure details for %s\\n' "$REMOTE_USER"
+"""
+
+# Four characters well inside the base64 AP-REP are replaced: the token still parses as
+# SPNEGO but its encrypted part no longer verifies.
+# mod_auth_gssapi puts its token in the "onsuccess" header table; "always" covers error
+# responses, so each rule is given for both tables.
+_TAMPER = "\n  ".join(
+    f'Header {table} edit WWW-Authenticate "^(Negotiate .{{40}}){old}(.*)$" "$1{new}$2"'
+    for table in ("onsuccess", "always")
+    for old, new in ((".{4}", "AAAA"), ("AAAA", "BBBB"))
+)
+_NO_MUTUAL = "\n  ".join(
+    f'Header {table} unset WWW-Authenticate "expr=%{{REQUEST_STATUS}} != 401"'
+    for table in ("onsuccess", "always")
+)
+
+
+def _ports_free(base: int, count: int) -> bool:
+    for port in range(base, base + count):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
+
+
+class KerberosSite:
+    """The realm and the Apache in front of it."""
+
+    def __init__(self, realm: Any, root: Path, port: int) -> None:
+        self.realm = realm
+        self.root = root
+        self.port = port
+        self.access_log = root / "access.log"
+        self.principal = realm.user_princ
+        self.user_password = realm.password("user")
+
+    def url(self, path: str) -> str:
+        """An absolute URL on Apache, by the name the SPN is for."""
+        return f"http://localhost:{self.port}{path}"
+
+    def log_mark(self) -> int:
+        """The number of access-log lines so far (pass it to ``statuses``)."""
+        return len(self._lines())
+
+    def _lines(self) -> list[str]:
+        try:
+            return self.access_log.read_text().splitlines()
+        except FileNotFoundError:
+            return []
+
+    def statuses(self, since: int, expected: int, timeout: float = 5.0) -> list[int]:
+        """Statuses Apache logged after line ``since``, once ``expected`` lines are in."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = self._lines()[since:]
+            if len(lines) >= expected or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        time.sleep(0.05)  # a late extra line would show up here
+        lines = self._lines()[since:]
+        return [int(line.split()[0]) for line in lines]
+
+    def fresh_ccache(self, path: Path) -> str:
+        """Get the user a new ticket in the cache file ``path``; returns its KRB5CCNAME."""
+        name = f"FILE:{path}"
+        self.realm.kinit(self.principal, self.user_password, flags=["-c", name])
+        return name
+
+
+def _start_realm() -> Any:
+    import k5test
+
+    for _ in range(50):
+        base = random.randrange(20000, 60000, 10)
+        if _ports_free(base, 3):
+            break
+    lo = {
+        "kdc": "127.0.0.1:$port0",
+        "admin_server": "127.0.0.1:$port1",
+        "kpasswd_server": "127.0.0.1:$port2",
+    }
+    return k5test.K5Realm(
+        realm="KRBTEST.COM",
+        portbase=base,
+        krb5_conf={"realms": {"$realm": lo}},
+        kdc_conf={
+            "realms": {
+                "$realm": {"kdc_listen": "127.0.0.1:$port0", "kdc_tcp_listen": "127.0.0.1:$port0"}
+            }
+        },
+    )
+
+
+def _write_apache(root: Path, realm: Any, port: int) -> None:
+    (root / "run").mkdir()
+    (root / "rcache").mkdir()
+    names = ("krb", "krb-tampered", "krb-nomutual", "ntlm")
+    for name in names:
+        folder = root / "htdocs" / name
+        folder.mkdir(parents=True)
+        (folder / "index.html").write_text(f"{name} ok\n")
+        echo = folder / "echo"
+        echo.write_text(_ECHO_CGI)
+        echo.chmod(0o755)
+        fail = folder / "fail"
+        fail.write_text(_FAIL_CGI)
+        fail.chmod(0o755)
+    realm.addprinc("HTTP/localhost@KRBTEST.COM")
+    realm.extract_keytab("HTTP/localhost@KRBTEST.COM", str(root / "http.keytab"))
+    (root / "ntlm_users").write_text(f"{NTLM_DOMAIN}:{NTLM_USER}:{NTLM_PASSWORD}\n")
+    locations = "".join(
+        _GSS_LOCATION.format(name=name, root=root, extra=extra)
+        for name, extra in (("krb", ""), ("krb-tampered", _TAMPER), ("krb-nomutual", _NO_MUTUAL))
+    )
+    user = "User www-data\nGroup www-data" if os.geteuid() == 0 else ""
+    (root / "httpd.conf").write_text(
+        _CONFIG.format(root=root, port=port, modules=MODULES, user=user, locations=locations)
+    )
+    for path in [root, *root.rglob("*")]:
+        if path.is_dir():
+            path.chmod(0o755)
+        elif path.name not in ("echo", "fail"):
+            path.chmod(0o644)
+    if os.geteuid() == 0:
+        shutil.chown(root / "rcache", "www-data", "www-data")
+    # www-data workers must read the realm's krb5.conf.
+    os.chmod(realm.tmpdir, 0o755)  # noqa: S103 (a throwaway test realm)
+
+
+@pytest.fixture(scope="session")
+def kerberos() -> Iterator[KerberosSite]:
+    """A KDC, a user with a ticket and Apache with mod_auth_gssapi, for the session."""
+    for binary in ("/usr/sbin/krb5kdc", "/usr/sbin/kdb5_util", APACHE_BIN):
+        if not os.path.exists(binary):
+            pytest.skip(f"{binary} is missing: apt-get install krb5-kdc krb5-admin-server apache2")
+    if not os.path.exists(f"{MODULES}/mod_auth_gssapi.so"):
+        pytest.skip("mod_auth_gssapi is missing: apt-get install libapache2-mod-auth-gssapi")
+    pytest.importorskip("k5test", reason="pip install k5test (see requirements-dev.txt)")
+    pytest.importorskip("krb5", reason="pyspnego needs the krb5 package for Kerberos")
+    saved = {name: os.environ.get(name) for name in ("KRB5_CONFIG", "KRB5CCNAME")}
+    realm = _start_realm()
+    root = Path(tempfile.mkdtemp(prefix="authwire-krb-"))
+    process: ServerProcess | None = None
+    try:
+        os.environ["KRB5_CONFIG"] = realm.env["KRB5_CONFIG"]
+        os.environ["KRB5CCNAME"] = realm.env["KRB5CCNAME"]
+        port = free_port()
+        _write_apache(root, realm, port)
+        process = ServerProcess(
+            [APACHE_BIN, "-f", str(root / "httpd.conf"), "-DFOREGROUND"],
+            port=port,
+            log=root / "stdout.log",
+            env={
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "LANG": "C",
+                "KRB5_CONFIG": realm.env["KRB5_CONFIG"],
+                "KRB5RCACHEDIR": str(root / "rcache"),
+                "NTLM_USER_FILE": str(root / "ntlm_users"),
+            },
+        ).start()
+        yield KerberosSite(realm, root, port)
+    finally:
+        if process is not None:
+            process.stop()
+        realm.stop()
+        shutil.rmtree(root, ignore_errors=True)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+# -- a pure-Python NTLM acceptor ------------------------------------------------------------
+
+
+class _NtlmHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # NTLM authenticates the connection: keep-alive needed
+    ctx: Any = None  # one handler instance per TCP connection
+    server: NtlmAcceptor
+
+    def _send(self, code: int, body: bytes, headers: list[tuple[str, str]]) -> None:
+        self.send_response(code)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _handle(self) -> None:
+        import spnego
+
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        with self.server.lock:
+            self.server.requests.append((self.command, self.headers.get("Authorization", "")))
+            self.server.connections.add(self.client_address)
+        scheme, _, b64 = (self.headers.get("Authorization") or "").partition(" ")
+        if scheme not in ("NTLM", "Negotiate") or not b64:
+            self._send(401, b"auth required", [("WWW-Authenticate", "NTLM")])
+            return
+        if self.ctx is None or self.ctx.complete:
+            self.ctx = spnego.server(protocol="ntlm")
+        try:
+            out = self.ctx.step(base64.b64decode(b64))
+        except spnego.exceptions.SpnegoError:
+            self.ctx = None
+            self._send(401, b"denied", [("WWW-Authenticate", "NTLM")])
+            return
+        header = [("WWW-Authenticate", f"NTLM {base64.b64encode(out).decode()}")] if out else []
+        if not self.ctx.complete:
+            self._send(401, b"", header)
+            return
+        user = str(self.ctx.client_principal)
+        digest = hashlib.sha256(body).hexdigest()
+        self._send(200, f"user={user} body={digest}\n".encode(), [("X-Remote-User", user)])
+
+    do_GET = _handle
+    do_POST = _handle
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class NtlmAcceptor(ThreadingHTTPServer):
+    """The pyspnego NTLM server; records (method, Authorization) and client connections."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _NtlmHandler)
+        self.lock = threading.Lock()
+        self.requests: list[tuple[str, str]] = []
+        self.connections: set[tuple[str, int]] = set()
+
+    @property
+    def url(self) -> str:
+        """The server's URL."""
+        return f"http://127.0.0.1:{self.server_address[1]}/"
+
+    def reset(self) -> None:
+        """Forget what was recorded."""
+        with self.lock:
+            self.requests.clear()
+            self.connections.clear()
+
+
+@pytest.fixture(scope="session")
+def ntlm_acceptor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NtlmAcceptor]:
+    """A pyspnego NTLM acceptor on a free loopback port, users from its own NTLM_USER_FILE."""
+    users = tmp_path_factory.mktemp("ntlm") / "ntlm_users"
+    users.write_text(
+        f"{NTLM_DOMAIN}:{NTLM_USER}:{NTLM_PASSWORD}\n:{NTLM_USER}@testdom.example:{NTLM_PASSWORD}\n"
+    )
+    saved = os.environ.get("NTLM_USER_FILE")
+    os.environ["NTLM_USER_FILE"] = str(users)
+    server = NtlmAcceptor()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+        if saved is None:
+            os.environ.pop("NTLM_USER_FILE", None)
+        else:
+            os.environ["NTLM_USER_FILE"] = saved

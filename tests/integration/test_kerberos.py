@@ -1,0 +1,186 @@
+"""Negotiate (Kerberos/SPNEGO) against a throwaway MIT realm and Apache mod_auth_gssapi."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import requests
+from tests.integration._kerberos import KerberosSite, kerberos
+
+import authwire
+import authwire.httpx
+import authwire.requests
+from authwire.errors import MutualAuthenticationError
+
+__all__ = ["kerberos"]
+
+pytestmark = pytest.mark.integration
+
+CLIENTS = ["requests", "httpx", "httpx-async"]
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """Run each async test once per event loop."""
+    return str(request.param)
+
+
+class Reply:
+    """What a test needs from a response, whichever client got it."""
+
+    def __init__(self, status: int, headers: dict[str, str], text: str, history: int) -> None:
+        self.status = status
+        self.headers = {k.lower(): v for k, v in headers.items()}
+        self.text = text
+        self.history = history
+
+
+def _send(client: str, auth: authwire.AuthScheme, method: str, url: str, **kw: Any) -> Reply:
+    """One request through ``client`` (the async one runs on a fresh asyncio loop)."""
+    if client == "requests":
+        if "content" in kw:
+            kw["data"] = kw.pop("content")
+        r = requests.request(method, url, auth=authwire.requests.Auth(auth), timeout=10, **kw)
+        return Reply(r.status_code, dict(r.headers), r.text, len(r.history))
+    if client == "httpx":
+        with httpx.Client(auth=authwire.httpx.Auth(auth), timeout=10) as c:
+            h = c.request(method, url, **kw)
+        return Reply(h.status_code, dict(h.headers), h.text, len(h.history))
+    import anyio
+
+    async def go() -> Reply:
+        async with httpx.AsyncClient(auth=authwire.httpx.Auth(auth), timeout=10) as c:
+            h = await c.request(method, url, **kw)
+        return Reply(h.status_code, dict(h.headers), h.text, len(h.history))
+
+    runner: Callable[[], Awaitable[Reply]] = go
+    return anyio.run(runner)
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_get_with_mutual_authentication(kerberos: KerberosSite, client: str) -> None:
+    """A GET gets 200 after one 401, with the server's token verified (REQUIRED)."""
+    auth = authwire.Negotiate()
+    mark = kerberos.log_mark()
+    reply = _send(client, auth, "GET", kerberos.url("/krb/"))
+    assert reply.status == 200
+    assert reply.headers["x-remote-user"] == kerberos.principal
+    assert kerberos.statuses(mark, 2) == [401, 200]
+    assert auth.legs_sent == 1
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_post_body_is_replayed(kerberos: KerberosSite, client: str) -> None:
+    """A POST body reaches the server whole after the 401 challenge."""
+    body = b"payload-" + bytes(range(256)) * 40
+    mark = kerberos.log_mark()
+    reply = _send(client, authwire.Negotiate(), "POST", kerberos.url("/krb/echo"), content=body)
+    assert reply.status == 200
+    assert f"method=POST length={len(body)}" in reply.text
+    assert kerberos.statuses(mark, 2) == [401, 200]
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_preemptive_sends_no_unauthenticated_request(kerberos: KerberosSite, client: str) -> None:
+    """force_preemptive sends the token with the first request: no 401 at all."""
+    mark = kerberos.log_mark()
+    reply = _send(client, authwire.Negotiate(force_preemptive=True), "GET", kerberos.url("/krb/"))
+    assert reply.status == 200
+    assert kerberos.statuses(mark, 1) == [200]
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_tampered_server_token_raises(kerberos: KerberosSite, client: str) -> None:
+    """REQUIRED: a 200 whose server token was tampered with raises MutualAuthenticationError."""
+    with pytest.raises(MutualAuthenticationError, match="did not prove its identity"):
+        _send(client, authwire.Negotiate(), "GET", kerberos.url("/krb-tampered/"))
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_unproven_error_response_is_stripped(kerberos: KerberosSite, client: str) -> None:
+    """REQUIRED: a 503 without the server's token comes back without its body and headers."""
+    url = kerberos.url("/krb-nomutual/fail")
+    seen = _send(client, authwire.Negotiate(mutual_authentication="optional"), "GET", url)
+    assert seen.status == 503
+    assert "failure details" in seen.text
+    assert seen.headers["x-detail"] == "internal"
+    reply = _send(client, authwire.Negotiate(), "GET", url)
+    assert reply.status == 503
+    assert reply.text == ""
+    assert reply.headers == {}
+
+
+@pytest.mark.parametrize("mode", ["optional", "disabled"])
+@pytest.mark.parametrize("client", CLIENTS)
+def test_missing_server_token_accepted_unless_required(
+    kerberos: KerberosSite, client: str, mode: str
+) -> None:
+    """OPTIONAL and DISABLED accept a 200 without a server token; REQUIRED raises."""
+    url = kerberos.url("/krb-nomutual/")
+    reply = _send(client, authwire.Negotiate(mutual_authentication=mode), "GET", url)
+    assert reply.status == 200
+    assert reply.headers["x-remote-user"] == kerberos.principal
+    with pytest.raises(MutualAuthenticationError, match="no server token"):
+        _send(client, authwire.Negotiate(mutual_authentication="REQUIRED"), "GET", url)
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_tampered_token_optional_raises_disabled_accepts(
+    kerberos: KerberosSite, client: str
+) -> None:
+    """OPTIONAL still rejects a token that fails; DISABLED does not look at it."""
+    url = kerberos.url("/krb-tampered/")
+    with pytest.raises(MutualAuthenticationError):
+        _send(client, authwire.Negotiate(mutual_authentication="optional"), "GET", url)
+    reply = _send(client, authwire.Negotiate(mutual_authentication="disabled"), "GET", url)
+    assert reply.status == 200
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_destroyed_ticket_cache_gives_the_401_once(
+    kerberos: KerberosSite, client: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After kdestroy the caller gets the 401 after exactly one request, no recursion."""
+    ccache = kerberos.fresh_ccache(tmp_path / "cc")
+    monkeypatch.setenv("KRB5CCNAME", ccache)
+    assert _send(client, authwire.Negotiate(), "GET", kerberos.url("/krb/")).status == 200
+    kerberos.realm.run(["kdestroy", "-c", ccache])
+    mark = kerberos.log_mark()
+    reply = _send(client, authwire.Negotiate(), "GET", kerberos.url("/krb/"))
+    assert reply.status == 401
+    assert kerberos.statuses(mark, 1) == [401]
+
+
+def test_principal_and_hostname_override(kerberos: KerberosSite) -> None:
+    """principal= picks the client and hostname_override= the SPN when the URL has an IP."""
+    url = kerberos.url("/krb/").replace("localhost", "127.0.0.1")
+    auth = authwire.Negotiate(principal=kerberos.principal, hostname_override="localhost")
+    reply = _send("requests", auth, "GET", url)
+    assert reply.status == 200
+    assert reply.headers["x-remote-user"] == kerberos.principal
+
+
+def test_wrong_spn_gives_the_401(kerberos: KerberosSite) -> None:
+    """A target_name the KDC does not know yields the server's 401, after one request."""
+    mark = kerberos.log_mark()
+    reply = _send(
+        "httpx", authwire.Negotiate(target_name="HTTP@nosuchhost"), "GET", kerberos.url("/krb/")
+    )
+    assert reply.status == 401
+    assert kerberos.statuses(mark, 1) == [401]
+
+
+def test_password_instead_of_the_cache(
+    kerberos: KerberosSite, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """principal= with password= gets its own ticket; a wrong password gives the 401."""
+    monkeypatch.setenv("KRB5CCNAME", f"FILE:{tmp_path / 'empty'}")
+    good = authwire.Negotiate(principal=kerberos.principal, password=kerberos.user_password)
+    assert _send("requests", good, "GET", kerberos.url("/krb/")).status == 200
+    bad = authwire.Negotiate(principal=kerberos.principal, password="wrong-pw-0d1e")
+    assert "wrong-pw-0d1e" not in repr(bad)
+    assert _send("requests", bad, "GET", kerberos.url("/krb/")).status == 401
