@@ -1,0 +1,120 @@
+"""NTLM against Apache with gss-ntlmssp and against a pyspnego acceptor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+import requests
+
+import authwire
+import authwire.httpx
+import authwire.requests
+from tests.integration._kerberos import (
+    NTLM_PASSWORD,
+    KerberosSite,
+    NtlmAcceptor,
+    kerberos,
+    ntlm_acceptor,
+)
+
+__all__ = ["kerberos", "ntlm_acceptor"]
+
+pytestmark = pytest.mark.integration
+
+CLIENTS = ["requests", "httpx", "httpx-async"]
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """Run each async test once per event loop."""
+    return str(request.param)
+
+
+def _nt_hash(password: str) -> str:
+    from spnego._ntlm_raw.crypto import ntowfv1
+
+    return ":" + ntowfv1(password).hex()
+
+
+def _get(client: str, auth: authwire.NTLM, url: str, **kw: Any) -> tuple[int, str]:
+    if client == "requests":
+        with requests.Session() as session:
+            if "content" in kw:
+                kw["data"] = kw.pop("content")
+            r = session.request(
+                kw.pop("method", "GET"), url, auth=authwire.requests.Auth(auth), **kw
+            )
+            return r.status_code, r.text
+    if client == "httpx":
+        with httpx.Client(auth=authwire.httpx.Auth(auth)) as c:
+            h = c.request(kw.pop("method", "GET"), url, **kw)
+            return h.status_code, h.text
+    import anyio
+
+    async def go() -> tuple[int, str]:
+        async with httpx.AsyncClient(auth=authwire.httpx.Auth(auth)) as c:
+            h = await c.request(kw.pop("method", "GET"), url, **kw)
+            return h.status_code, h.text
+
+    return anyio.run(go)
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.parametrize("secret", ["password", "hash"])
+def test_apache_gss_ntlmssp(kerberos: KerberosSite, client: str, secret: str) -> None:
+    """Apache (mod_auth_gssapi + gss-ntlmssp) accepts the password and the NT hash."""
+    password = NTLM_PASSWORD if secret == "password" else _nt_hash(NTLM_PASSWORD)
+    mark = kerberos.log_mark()
+    status, _ = _get(client, authwire.NTLM("TESTDOM\\alice", password), kerberos.url("/ntlm/"))
+    assert status == 200
+    # anonymous 401, NEGOTIATE -> 401 CHALLENGE, AUTHENTICATE -> 200 (connection-bound)
+    assert kerberos.statuses(mark, 3) == [401, 401, 200]
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_apache_wrong_password(kerberos: KerberosSite, client: str) -> None:
+    """A wrong password ends with Apache's 401 after the three legs, never a loop."""
+    mark = kerberos.log_mark()
+    status, _ = _get(client, authwire.NTLM("TESTDOM\\alice", "wrong-0f3c"), kerberos.url("/ntlm/"))
+    assert status == 401
+    assert kerberos.statuses(mark, 3) == [401, 401, 401]
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.parametrize(
+    ("user", "secret"),
+    [
+        ("TESTDOM\\alice", "password"),
+        ("TESTDOM\\alice", "hash"),
+        ("alice@testdom.example", "password"),
+    ],
+)
+def test_pyspnego_acceptor(
+    ntlm_acceptor: NtlmAcceptor, client: str, user: str, secret: str
+) -> None:
+    """The pyspnego acceptor accepts DOMAIN\\user and UPN, password and hash, legs on one connection."""
+    password = NTLM_PASSWORD if secret == "password" else _nt_hash(NTLM_PASSWORD)
+    ntlm_acceptor.reset()
+    body = b"x" * 5000
+    status, text = _get(
+        client, authwire.NTLM(user, password), ntlm_acceptor.url, method="POST", content=body
+    )
+    assert status == 200
+    assert "alice" in text.lower()
+    import hashlib
+
+    assert hashlib.sha256(body).hexdigest() in text
+    schemes = [auth.split(" ")[0] for _, auth in ntlm_acceptor.requests]
+    assert schemes == ["", "NTLM", "NTLM"]
+    assert len(ntlm_acceptor.connections) == 1
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_pyspnego_acceptor_wrong_password(ntlm_acceptor: NtlmAcceptor, client: str) -> None:
+    """A wrong password gets the acceptor's 401 after three requests."""
+    ntlm_acceptor.reset()
+    status, _ = _get(client, authwire.NTLM("TESTDOM\\alice", "wrong-77aa"), ntlm_acceptor.url)
+    assert status == 401
+    assert len(ntlm_acceptor.requests) == 3
