@@ -53,6 +53,7 @@ from authwire.errors import (
     TokenEndpointUnreachable,
     TokenRequestError,
 )
+from authwire.refresher import Refresher
 from authwire.tls import ClientCertificate
 
 __all__ = [
@@ -82,6 +83,7 @@ __all__ = [
     "RedisCache",
     "RefreshEvent",
     "RefreshPolicy",
+    "Refresher",
     "RetryPolicy",
     "Secret",
     "Session",

@@ -7,10 +7,6 @@ from typing import Any
 import httpx
 import pytest
 import requests
-
-import authwire
-import authwire.httpx
-import authwire.requests
 from tests.integration._kerberos import (
     NTLM_PASSWORD,
     KerberosSite,
@@ -18,6 +14,10 @@ from tests.integration._kerberos import (
     kerberos,
     ntlm_acceptor,
 )
+
+import authwire
+import authwire.httpx
+import authwire.requests
 
 __all__ = ["kerberos", "ntlm_acceptor"]
 
@@ -94,7 +94,7 @@ def test_apache_wrong_password(kerberos: KerberosSite, client: str) -> None:
 def test_pyspnego_acceptor(
     ntlm_acceptor: NtlmAcceptor, client: str, user: str, secret: str
 ) -> None:
-    """The pyspnego acceptor accepts DOMAIN\\user and UPN, password and hash, legs on one connection."""
+    """pyspnego accepts DOMAIN\\user and UPN, password and hash; legs share one connection."""
     password = NTLM_PASSWORD if secret == "password" else _nt_hash(NTLM_PASSWORD)
     ntlm_acceptor.reset()
     body = b"x" * 5000
