@@ -139,7 +139,9 @@ class OidcProvider:
             left = deadline - time.monotonic()
             if left <= 0 or self._process.poll() is not None:
                 self.stop()
-                raise RuntimeError(f"oidc-provider did not start: {output.decode(errors='replace')}")
+                raise RuntimeError(
+                    f"oidc-provider did not start: {output.decode(errors='replace')}"
+                )
             ready, _, _ = select.select([self._process.stdout], [], [], left)
             if ready:
                 chunk = os.read(self._process.stdout.fileno(), 4096)

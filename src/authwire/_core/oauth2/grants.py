@@ -39,10 +39,10 @@ def token_flow(
         InvalidTokenResponse: The answer was not a token response.
         TokenEndpointUnreachable: No answer (after retries).
     """
-    request = build_token_request(
-        endpoint, grant_type, params, secrets=secrets, include_scope=include_scope
-    )
     sent_at = clock()
+    request = build_token_request(
+        endpoint, grant_type, params, secrets=secrets, include_scope=include_scope, now=sent_at
+    )
     response = yield from send_with_retries(request, retry, now=clock, rand=rand)
     return parse_token_response(
         response, received_at=sent_at, url=endpoint.url, secrets=request.secrets

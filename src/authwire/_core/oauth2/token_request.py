@@ -52,6 +52,7 @@ def build_token_request(
     *,
     secrets: Sequence[str] = (),
     include_scope: bool = True,
+    now: float | None = None,
 ) -> HttpRequest:
     """A ``POST`` to the token endpoint for ``grant_type``.
 
@@ -62,6 +63,7 @@ def build_token_request(
         secrets: Values in ``params`` that must never be shown (a password, a refresh token).
         include_scope: Send the endpoint's scope, audience and resources (a refresh may omit
             them to keep the originally granted scope).
+        now: The time for client assertions (epoch seconds). Default: the system clock.
     """
     form: dict[str, str] = {"grant_type": grant_type}
     for key, value in (params or {}).items():
@@ -71,7 +73,7 @@ def build_token_request(
         "Accept": "application/json",
         "Content-Type": "application/x-www-form-urlencoded",
     }
-    endpoint.client.apply(form, headers)
+    added = endpoint.client.apply(form, headers, audience=endpoint.url, now=now)
     pairs: list[tuple[str, str]] = list(form.items())
     if include_scope:
         if endpoint.scope and "scope" not in form:
@@ -86,5 +88,5 @@ def build_token_request(
         url=endpoint.url,
         headers=Headers(headers),
         body=form_body(pairs),
-        secrets=(*endpoint.client.secrets, *secrets),
+        secrets=(*endpoint.client.secrets, *secrets, *added),
     )

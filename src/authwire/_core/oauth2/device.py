@@ -1,0 +1,229 @@
+"""The device authorization grant (RFC 8628): polling as yields and waits.
+
+Strictly private. ``device_code_flow`` asks for a device code, shows the user where to go
+(a ``Call`` of the prompt callback), then polls the token endpoint, waiting with ``Sleep``
+between polls: at ``interval`` seconds (5 if the server gives none, section 3.5), 5 more
+after each ``slow_down``, going on through ``authorization_pending``, and stopping with
+``InteractionRequired`` on ``access_denied``, ``expired_token`` or when the code expires.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final
+
+from authwire._core.flow import Call, Flow, Sleep
+from authwire._core.http import Headers, HttpRequest, HttpResponse, form_body
+from authwire._core.oauth2.grants import token_flow
+from authwire._core.oauth2.token_request import TokenEndpoint
+from authwire._core.redact import redact_url, snippet
+from authwire._core.retry import DEFAULT_RETRY, RetryPolicy, send_with_retries
+from authwire._core.token import Token
+from authwire.errors import InteractionRequired, InvalidTokenResponse, TokenRequestError
+
+__all__ = [
+    "DEFAULT_INTERVAL",
+    "DEVICE_GRANT",
+    "DeviceAuthorization",
+    "build_device_authorization_request",
+    "device_code_flow",
+    "parse_device_authorization_response",
+]
+
+#: ``grant_type`` of the device access token request (RFC 8628 section 3.4).
+DEVICE_GRANT: Final = "urn:ietf:params:oauth:grant-type:device_code"
+#: Seconds between polls when the server gives no ``interval`` (section 3.5).
+DEFAULT_INTERVAL: Final = 5.0
+#: Seconds added to the interval after each ``slow_down`` (section 3.5).
+SLOW_DOWN_STEP: Final = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceAuthorization:
+    """What the user needs to approve a device login (RFC 8628 section 3.2).
+
+    Attributes:
+        verification_uri: Where the user goes.
+        user_code: What the user types there.
+        verification_uri_complete: A URI with the code filled in (for a QR code), if given.
+        expires_at: When the codes expire (epoch seconds).
+        interval: Seconds to wait between polls.
+        device_code: The device code; secret, never shown.
+    """
+
+    verification_uri: str
+    user_code: str
+    verification_uri_complete: str | None
+    expires_at: float
+    interval: float
+    device_code: str = field(repr=False)
+
+    @property
+    def message(self) -> str:
+        """The instruction to show the user."""
+        text = f"To sign in, open {self.verification_uri} and enter the code {self.user_code}"
+        if self.verification_uri_complete:
+            text += f"\n(or open {self.verification_uri_complete})"
+        return text
+
+
+def build_device_authorization_request(
+    url: str, endpoint: TokenEndpoint, *, now: float | None = None
+) -> HttpRequest:
+    """The ``POST`` to the device authorization endpoint (section 3.1)."""
+    form: dict[str, str] = {}
+    headers = {
+        "Accept": "application/json",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    added = endpoint.client.apply(form, headers, audience=endpoint.url, now=now)
+    pairs = list(form.items())
+    if endpoint.scope:
+        pairs.append(("scope", endpoint.scope))
+    if endpoint.audience:
+        pairs.append(("audience", endpoint.audience))
+    pairs.extend(("resource", r) for r in endpoint.resource)
+    pairs.extend((k, v) for k, v in endpoint.extra if k not in form)
+    headers.update(dict(endpoint.headers))
+    return HttpRequest(
+        method="POST",
+        url=url,
+        headers=Headers(headers),
+        body=form_body(pairs),
+        secrets=(*endpoint.client.secrets, *added),
+    )
+
+
+def parse_device_authorization_response(
+    response: HttpResponse,
+    *,
+    received_at: float,
+    url: str,
+    secrets: tuple[str, ...] = (),
+) -> DeviceAuthorization:
+    """The ``DeviceAuthorization`` in ``response`` (section 3.2).
+
+    Raises:
+        TokenRequestError: The endpoint refused (an OAuth error answer).
+        InvalidTokenResponse: The answer lacks ``device_code``, ``user_code`` or
+            ``verification_uri``.
+    """
+    where = redact_url(url)
+    try:
+        data = json.loads(response.body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        data = None
+    if response.status >= 400 or not isinstance(data, dict) or "error" in data:
+        if isinstance(data, dict) and isinstance(data.get("error"), str):
+            description = data.get("error_description")
+            raise TokenRequestError(
+                url=where,
+                status=response.status if response.status >= 400 else 400,
+                error=data["error"][:100],
+                error_description=description[:300] if isinstance(description, str) else None,
+                snippet=snippet(response.body, secrets),
+            )
+        raise InvalidTokenResponse(
+            reason="the device authorization answer is not a JSON object",
+            url=where,
+            status=response.status,
+            snippet=snippet(response.body, secrets),
+        )
+    # "verification_url" is Google's spelling of the same thing.
+    uri = data.get("verification_uri") or data.get("verification_url")
+    values = (data.get("device_code"), data.get("user_code"), uri)
+    if not all(isinstance(v, str) and v for v in values):
+        raise InvalidTokenResponse(
+            reason="the device authorization answer lacks device_code, user_code "
+            "or verification_uri",
+            url=where,
+            status=response.status,
+            snippet=snippet(response.body, (*secrets, str(data.get("device_code", "")))),
+        )
+    complete = data.get("verification_uri_complete")
+    expires_in = data.get("expires_in")
+    interval = data.get("interval")
+    return DeviceAuthorization(
+        verification_uri=str(uri),
+        user_code=str(data["user_code"]),
+        verification_uri_complete=complete if isinstance(complete, str) and complete else None,
+        expires_at=received_at
+        + (float(expires_in) if isinstance(expires_in, (int, float)) else 600.0),
+        interval=float(interval)
+        if isinstance(interval, (int, float)) and interval > 0
+        else DEFAULT_INTERVAL,
+        device_code=str(data["device_code"]),
+    )
+
+
+def device_code_flow(
+    endpoint: TokenEndpoint,
+    device_authorization_url: str,
+    *,
+    prompt: Callable[[DeviceAuthorization], object],
+    clock: Callable[[], float],
+    retry: RetryPolicy = DEFAULT_RETRY,
+    poll_interval: float | None = None,
+    rand: Callable[[], float] = random.random,
+) -> Flow[Token]:
+    """The whole device login: code, prompt, polls, token.
+
+    Args:
+        endpoint: The token endpoint and client.
+        device_authorization_url: The device authorization endpoint.
+        prompt: Shows the user the ``DeviceAuthorization`` (called once, before polling).
+        clock: The wall clock.
+        retry: Retries for connection failures and 5xx answers.
+        poll_interval: Seconds between polls instead of the server's ``interval`` (a
+            ``slow_down`` still adds 5). ``None`` (default) uses the server's, or 5.
+        rand: Jitter source for retries.
+
+    Raises:
+        InteractionRequired: The user denied (``access_denied``) or the code expired
+            before the user approved (``expired_token``, or ``expires_in`` passed).
+        TokenRequestError: Any other refusal.
+    """
+    now = clock()
+    request = build_device_authorization_request(device_authorization_url, endpoint, now=now)
+    response = yield from send_with_retries(request, retry, now=clock, rand=rand)
+    auth = parse_device_authorization_response(
+        response, received_at=now, url=device_authorization_url, secrets=request.secrets
+    )
+    yield Call(prompt, args=(auth,))
+    interval = auth.interval if poll_interval is None else poll_interval
+    while True:
+        if clock() >= auth.expires_at:
+            raise InteractionRequired(
+                "the device code expired before the login was approved; start it again"
+            )
+        if interval > 0:
+            yield Sleep(interval)
+        try:
+            return (
+                yield from token_flow(
+                    endpoint,
+                    DEVICE_GRANT,
+                    {"device_code": auth.device_code},
+                    clock=clock,
+                    retry=retry,
+                    secrets=(auth.device_code,),
+                    include_scope=False,
+                    rand=rand,
+                )
+            )
+        except TokenRequestError as exc:
+            if exc.error == "authorization_pending":
+                continue
+            if exc.error == "slow_down":
+                interval += SLOW_DOWN_STEP
+                continue
+            if exc.error == "access_denied":
+                raise InteractionRequired("the device login was denied by the user") from exc
+            if exc.error == "expired_token":
+                raise InteractionRequired(
+                    "the device code expired before the login was approved; start it again"
+                ) from exc
+            raise

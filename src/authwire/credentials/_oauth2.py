@@ -1,0 +1,373 @@
+"""What every OAuth 2.0 grant credential shares. Strictly private.
+
+``OAuth2Credential`` turns the common arguments (``token_url=`` or ``issuer=``, the client's
+identity and authentication method, scope, audience, resource) into a ``TokenEndpoint``,
+resolves discovery lazily inside the grant flow (so it runs on whichever driver, sync or
+async, fetches the token), and offers ``revoke()`` (RFC 7009). ``UserGrant`` adds what the
+grants that act for a user share: refresh with the stored refresh token, falling back to
+the grant itself, and ID token validation.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from authwire._core.flow import Flow, drive_sync
+from authwire._core.oauth2.assertion import load_signing_key
+from authwire._core.oauth2.client_auth import AuthMethod, ClientAuth
+from authwire._core.oauth2.discovery import ProviderMetadata, discover_flow
+from authwire._core.oauth2.grants import refresh_token_flow
+from authwire._core.oauth2.id_token import verify_id_token_flow
+from authwire._core.oauth2.revocation import revoke_flow
+from authwire._core.oauth2.token_request import TokenEndpoint, normalize_scope
+from authwire._core.origin import require_secure
+from authwire._core.redact import Secret, reveal
+from authwire._core.token import Token
+from authwire.caches.base import secret_fingerprint
+from authwire.credentials.base import ManagedCredential
+from authwire.errors import ConfigurationError, TokenRequestError
+
+__all__ = ["OAuth2Credential", "UserGrant"]
+
+
+def _default_method(secret: str | None, private_key: Any, cert: Any) -> AuthMethod:
+    if private_key is not None:
+        return AuthMethod.PRIVATE_KEY_JWT
+    if secret:
+        return AuthMethod.CLIENT_SECRET_BASIC
+    if cert is not None:
+        return AuthMethod.TLS_CLIENT_AUTH
+    return AuthMethod.NONE
+
+
+class OAuth2Credential(ManagedCredential):
+    """Base of the OAuth 2.0 grants. Strictly private; see each grant for the arguments.
+
+    Args:
+        token_url: The token endpoint; or give ``issuer``.
+        issuer: The OpenID provider; its discovery document gives the endpoints.
+        client_id: The client identifier.
+        client_secret: The client secret.
+        private_key: For ``private_key_jwt``: a PEM private key or a private JWK.
+        key_id: The ``kid`` put in client assertions (default: the JWK's ``kid``).
+        signing_alg: ``RS256`` (RSA default), ``PS256``, ``ES256`` (P-256 default)...
+        cert: For ``tls_client_auth``: a ``(cert_file, key_file)`` pair.
+        scope: Scopes to request, as a space-separated string or a list.
+        audience: The ``audience`` parameter some providers need (Auth0, Okta).
+        resource: RFC 8707 resource indicator(s).
+        auth_method: How the client authenticates; default ``client_secret_basic`` with a
+            secret, ``private_key_jwt`` with a key, ``none`` without either.
+        extra_params: More form parameters, sent with every token request.
+        allow_insecure: Permit a plain-http endpoint that is not on loopback.
+        **options: See ``ManagedCredential``.
+    """
+
+    #: The grant's name in reprs and cache identities.
+    _grant_name: str = "oauth2"
+    #: The last token with a refresh token (user grants): an access token rejected by an
+    #: API (and invalidated) leaves its refresh token usable.
+    _last_refreshable: Token | None = None
+
+    def __init__(
+        self,
+        token_url: str | None = None,
+        *,
+        issuer: str | None = None,
+        client_id: str,
+        client_secret: str | Secret[str] | None = None,
+        private_key: str | bytes | Mapping[str, Any] | Secret[str] | None = None,
+        key_id: str | None = None,
+        signing_alg: str | None = None,
+        cert: Any = None,
+        scope: str | Iterable[str] | None = None,
+        audience: str | None = None,
+        resource: str | Iterable[str] | None = None,
+        auth_method: AuthMethod | str | None = None,
+        extra_params: Mapping[str, str] | None = None,
+        allow_insecure: bool = False,
+        **options: Any,
+    ) -> None:
+        if bool(token_url) == bool(issuer):
+            raise ConfigurationError("give exactly one of token_url= and issuer=")
+        where = token_url or issuer
+        assert where is not None
+        require_secure(where, allow_insecure=allow_insecure, what=self._grant_name)
+        self._allow_insecure = allow_insecure
+        self._issuer = issuer.rstrip("/") if issuer else None
+        secret = reveal(client_secret)
+        key = private_key.reveal() if isinstance(private_key, Secret) else private_key
+        method = (
+            AuthMethod.parse(auth_method)
+            if auth_method is not None
+            else _default_method(secret, key, cert)
+        )
+        signing_key = None
+        if method is AuthMethod.PRIVATE_KEY_JWT:
+            if key is None:
+                raise ConfigurationError("auth_method='private_key_jwt' needs a private_key")
+            signing_key = load_signing_key(key, algorithm=signing_alg, kid=key_id)
+        self._key_fingerprint = secret_fingerprint(
+            repr(sorted(key.items()))
+            if isinstance(key, Mapping)
+            else (key.decode() if isinstance(key, bytes) else key)
+        )
+        self._endpoint = TokenEndpoint(
+            url=token_url or where,
+            client=ClientAuth(
+                client_id=client_id,
+                client_secret=Secret(secret) if secret else None,
+                method=method,
+                signing_key=signing_key,
+                cert=cert,
+            ),
+            scope=normalize_scope(scope),
+            audience=audience,
+            resource=(resource,) if isinstance(resource, str) else tuple(resource or ()),
+            extra=tuple((extra_params or {}).items()),
+        )
+        super().__init__(**options)
+
+    # -- description -------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        where = f"issuer={self._issuer!r}" if self._issuer else f"token_url={self._endpoint.url!r}"
+        text = f"{type(self).__name__}({where}, client_id={self._endpoint.client.client_id!r}"
+        if self._endpoint.scope:
+            text += f", scope={self._endpoint.scope!r}"
+        return text + self._repr_extra() + ")"
+
+    def _repr_extra(self) -> str:
+        return ""
+
+    @property
+    def token_url(self) -> str | None:
+        """The token endpoint given, or ``None`` when it comes from discovery."""
+        return None if self._issuer else self._endpoint.url
+
+    @property
+    def issuer(self) -> str | None:
+        """The OpenID provider, if given."""
+        return self._issuer
+
+    @property
+    def client_id(self) -> str:
+        """The client identifier."""
+        return self._endpoint.client.client_id
+
+    def _identity(self) -> Mapping[str, Any]:
+        endpoint = self._endpoint
+        secret = endpoint.client.client_secret
+        return {
+            "grant": self._grant_name,
+            "issuer": self._issuer,
+            "token_url": None if self._issuer else endpoint.url,
+            "client_id": endpoint.client.client_id,
+            "auth_method": endpoint.client.method.value,
+            "secret": secret_fingerprint(secret.reveal() if secret else None),
+            "key": self._key_fingerprint,
+            "scope": endpoint.scope,
+            "audience": endpoint.audience,
+            "resource": list(endpoint.resource),
+            "extra": sorted(endpoint.extra),
+            **self._identity_extra(),
+        }
+
+    def _identity_extra(self) -> Mapping[str, Any]:
+        return {}
+
+    # -- endpoints ---------------------------------------------------------------------
+
+    def _metadata_flow(self) -> Flow[ProviderMetadata | None]:
+        if self._issuer is None:
+            return None
+        return (yield from discover_flow(self._issuer, clock=self._clock))
+
+    def _endpoint_flow(self) -> Flow[TokenEndpoint]:
+        """The token endpoint, with its URL from discovery when ``issuer=`` was given."""
+        metadata = yield from self._metadata_flow()
+        if metadata is None:
+            return self._endpoint
+        url = metadata.token_endpoint
+        require_secure(url, allow_insecure=self._allow_insecure, what=self._grant_name)
+        return replace(self._endpoint, url=url)
+
+    def _url_flow(self, name: str, explicit: str | None) -> Flow[str]:
+        """An endpoint given explicitly, else from discovery; ``name`` is its metadata name."""
+        if explicit:
+            return explicit
+        metadata = yield from self._metadata_flow()
+        if metadata is None:
+            raise ConfigurationError(
+                f"{type(self).__name__} needs issuer= (discovery) or the {name} URL"
+            )
+        url = metadata.endpoint(name)
+        require_secure(url, allow_insecure=self._allow_insecure, what=self._grant_name)
+        return url
+
+    # -- revocation (RFC 7009) ---------------------------------------------------------
+
+    def _held_token(self) -> Token | None:
+        manager = self._manager
+        snapshot = manager._snapshot
+        if snapshot is not None:
+            return snapshot[0]
+        try:
+            cached: Token | None = manager.cache.get(manager.key)
+        except Exception:  # a broken cache must not stop a logout
+            cached = None
+        return cached
+
+    def _revoke_flow(self, revocation_url: str | None) -> Flow[bool]:
+        token = self._held_token() or self._last_refreshable
+        self._last_refreshable = None
+        self.clear()
+        if token is None:
+            return False
+        url = yield from self._url_flow("revocation_endpoint", revocation_url)
+        endpoint = yield from self._endpoint_flow()
+        revoked = False
+        # The refresh token first: revoking it usually revokes its access tokens too, and
+        # it is the one that would keep the session alive.
+        if token.refresh_token:
+            revoked |= yield from revoke_flow(
+                url, endpoint, token.refresh_token, "refresh_token", now=self._clock()
+            )
+        revoked |= yield from revoke_flow(
+            url, endpoint, token.access_token, "access_token", now=self._clock()
+        )
+        return revoked
+
+    def revoke(self, *, revocation_url: str | None = None) -> bool:
+        """Log out: revoke the held refresh and access tokens, and forget them.
+
+        Args:
+            revocation_url: The revocation endpoint; default from discovery (``issuer=``).
+
+        Returns:
+            True if the server revoked at least one token. A JWT access token many servers
+            cannot revoke (``unsupported_token_type``) does not count, and is not an error.
+
+        Raises:
+            TokenRequestError: The server refused the revocation (e.g. ``invalid_client``).
+            ConfigurationError: No revocation endpoint is known.
+        """
+        from authwire.credentials._sender import make_sender
+
+        sender = make_sender(self._http_client, self._timeout)
+        try:
+            return drive_sync(self._revoke_flow(revocation_url), sender.send)
+        finally:
+            close = getattr(sender, "close", None)
+            if close is not None:
+                close()
+
+    async def arevoke(self, *, revocation_url: str | None = None) -> bool:
+        """``revoke`` for asyncio and trio."""
+        from authwire._aio import RUNTIME
+        from authwire._core.flow import drive_async
+        from authwire.credentials._sender import async_sender
+
+        async with async_sender(self._http_client, self._timeout) as sender:
+            return await drive_async(self._revoke_flow(revocation_url), sender.send, RUNTIME)
+
+
+class UserGrant(OAuth2Credential):
+    """A grant that acts for a user: refreshes with the refresh token when it has one.
+
+    Subclasses implement ``_login_flow`` (the grant itself). Strictly private.
+
+    Args:
+        verify_id_token: Validate ID tokens with the provider's JWKS (needs ``issuer=``
+            or ``jwks_uri=``). Default: whenever an ID token arrives and keys are known.
+        jwks_uri: The provider's key set, when not using discovery.
+        **kwargs: See ``OAuth2Credential``.
+    """
+
+    def __init__(
+        self,
+        token_url: str | None = None,
+        *,
+        verify_id_token: bool = True,
+        jwks_uri: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._verify_id = verify_id_token
+        self._jwks_uri = jwks_uri
+        self._id_claims: dict[str, Any] | None = None
+        self._nonce: str | None = None
+        super().__init__(token_url, **kwargs)
+
+    @property
+    def id_token_claims(self) -> Mapping[str, Any] | None:
+        """The verified claims of the last ID token received, or ``None``.
+
+        Verified means signature (provider JWKS), ``iss``, ``aud``, ``exp`` and ``nonce``.
+        """
+        return self._id_claims
+
+    @abc.abstractmethod
+    def _login_flow(self, endpoint: TokenEndpoint) -> Flow[Token]:
+        """The grant itself, for when there is no usable refresh token."""
+
+    def _refresh_source(self, replacing: Token | None) -> Token | None:
+        """The newest token that carries a refresh token, if any."""
+        if replacing is not None and replacing.refresh_token:
+            return replacing
+        held = self._held_token()
+        if held is not None and held.refresh_token:
+            return held
+        return self._last_refreshable
+
+    def _refresh_flow(self, endpoint: TokenEndpoint, source: Token) -> Flow[Token | None]:
+        """A refreshed token, or ``None`` if the refresh token is expired or refused."""
+        assert source.refresh_token is not None
+        if source.refresh_expires_at is not None and self._clock() >= source.refresh_expires_at:
+            self._last_refreshable = None
+            return None
+        try:
+            return (
+                yield from refresh_token_flow(
+                    endpoint, source.refresh_token, clock=self._clock, retry=self._retry
+                )
+            )
+        except TokenRequestError as exc:
+            if exc.error == "invalid_grant":
+                self._last_refreshable = None
+                return None
+            raise
+
+    def _token_flow(self, replacing: Token | None) -> Flow[Token]:
+        endpoint = yield from self._endpoint_flow()
+        source = self._refresh_source(replacing)
+        token = None
+        nonce: str | None = None
+        if source is not None:
+            token = yield from self._refresh_flow(endpoint, source)
+        if token is None:
+            self._nonce = None
+            token = yield from self._login_flow(endpoint)
+            nonce = self._nonce
+        if token.id_token and self._verify_id:
+            yield from self._check_id_token(token.id_token, nonce)
+        self._last_refreshable = token if token.refresh_token else None
+        return token
+
+    def _check_id_token(self, id_token: str, nonce: str | None) -> Flow[None]:
+        metadata = yield from self._metadata_flow()
+        jwks_uri = self._jwks_uri or (metadata.get("jwks_uri") if metadata else None)
+        if jwks_uri is None:
+            # Without keys an ID token cannot be verified: its claims stay unexposed.
+            self._id_claims = None
+            return
+        issuer = metadata.issuer if metadata else (self._issuer or "")
+        self._id_claims = yield from verify_id_token_flow(
+            id_token,
+            jwks_uri,
+            issuer=issuer,
+            client_id=self.client_id,
+            clock=self._clock,
+            nonce=nonce,
+        )

@@ -1,0 +1,235 @@
+"""``AuthorizationCode``: browser login with PKCE and a one-shot loopback listener.
+
+RFC 6749 section 4.1 with RFC 7636 (PKCE S256), RFC 8252 (native apps: a loopback
+redirect on 127.0.0.1 and a random port), RFC 9207 (``iss``) and OIDC Core (``nonce``).
+"""
+
+from __future__ import annotations
+
+import html
+import sys
+import time
+import webbrowser
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any, Final
+from urllib.parse import parse_qsl, urlsplit
+
+from authwire._core.flow import Call, Flow
+from authwire._core.oauth2.grants import token_flow
+from authwire._core.oauth2.pkce import (
+    AuthorizationRequest,
+    build_authorization_url,
+    parse_authorization_response,
+)
+from authwire._core.oauth2.token_request import TokenEndpoint
+from authwire._core.token import Token
+from authwire.credentials._oauth2 import UserGrant
+from authwire.errors import AuthwireError, ConfigurationError, InteractionRequired
+
+__all__ = ["AuthorizationCode"]
+
+_PAGE: Final = (
+    "<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head>"
+    "<body style='font-family:sans-serif;margin:3em'><h1>{title}</h1><p>{text}</p></body></html>"
+)
+SUCCESS_TITLE: Final = "Signed in"
+FAILURE_TITLE: Final = "Sign-in failed"
+
+
+class _Listener:
+    """A one-shot HTTP listener on 127.0.0.1 for the login redirect. Strictly private.
+
+    Only a ``GET`` of ``path`` counts; anything else (a favicon) gets a 404 and the wait
+    goes on. The first redirect is answered with a small success or failure page and ends
+    the wait, whatever it carried: a forged ``state`` is rejected, not waited past.
+    """
+
+    def __init__(self, host: str, port: int, path: str) -> None:
+        listener = self
+        self._path = path
+        self._request: AuthorizationRequest | None = None
+        self._issuer: str | None = None
+        self.result: str | None = None
+        self.error: AuthwireError | None = None
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                listener._handle(self)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # the query holds the code: never log it
+
+        self._server = HTTPServer((host, port), Handler)
+        self.redirect_uri = f"http://{host}:{self._server.server_address[1]}{path}"
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(handler.path)
+        if parts.path != self._path or self._request is None or self.done:
+            body = b"not found"
+            handler.send_response(404)
+        else:
+            query = dict(parse_qsl(parts.query, keep_blank_values=True))
+            try:
+                self.result = parse_authorization_response(
+                    query, self._request, issuer=self._issuer
+                )
+                title, text = SUCCESS_TITLE, "You can close this window and return to the app."
+                handler.send_response(200)
+            except InteractionRequired as exc:
+                self.error = exc
+                title, text = FAILURE_TITLE, html.escape(exc.message)
+                handler.send_response(400)
+            body = _PAGE.format(title=title, text=text).encode()
+        handler.send_header("Content-Type", "text/html; charset=utf-8")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.send_header("Cache-Control", "no-store")
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    @property
+    def done(self) -> bool:
+        return self.result is not None or self.error is not None
+
+    def wait(self, request: AuthorizationRequest, timeout: float, issuer: str | None) -> str:
+        """Serve until the redirect arrives; the authorization code.
+
+        Raises:
+            InteractionRequired: For a failed or forged redirect, or none within ``timeout``.
+        """
+        self._request, self._issuer = request, issuer
+        deadline = time.monotonic() + timeout
+        try:
+            while not self.done:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise InteractionRequired(
+                        f"browser login timed out after {timeout:g} s without a redirect"
+                    )
+                self._server.timeout = min(left, 1.0)
+                self._server.handle_request()
+        finally:
+            self.close()
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
+    def close(self) -> None:
+        self._server.server_close()
+
+
+class AuthorizationCode(UserGrant):
+    """A user login in the system browser (PKCE S256, random ``state`` and ``nonce``).
+
+    The first ``get_token()`` opens the provider's login page in the browser and waits
+    on a one-shot listener at ``http://127.0.0.1:<random port>/callback`` for the
+    redirect; the page the browser lands on says whether the login worked. Later tokens
+    come from the refresh token; if it is refused, the browser login runs again. An ID
+    token is validated against the provider's JWKS; its claims are in
+    ``id_token_claims``.
+
+    Args:
+        token_url: The token endpoint; or give ``issuer=`` (needed for ID token checks).
+        authorization_url: The authorization endpoint; default from discovery.
+        open_browser: Open the system browser (default). ``False`` prints the URL instead
+            (to standard error), for SSH sessions.
+        browser: A function that opens a URL, instead of ``webbrowser.open`` (tests drive
+            a headless browser with it).
+        redirect_host: The listener's address: ``127.0.0.1`` (default) or ``localhost``.
+        redirect_port: The listener's port; ``0`` (default) picks a free one. Set it only
+            for providers that cannot accept any loopback port (RFC 8252 section 7.3).
+        redirect_path: The redirect URI's path. Default ``/callback``.
+        login_timeout: Seconds to wait for the redirect. Default 300.
+        authorization_params: More authorization request parameters (``prompt``,
+            ``login_hint``, ``acr_values``...).
+        **kwargs: ``issuer``, ``client_id``, ``client_secret`` (confidential clients),
+            ``scope`` (default ``openid``), ``auth_method`` (``none`` for public clients)
+            and the rest: see ``ClientCredentials``.
+
+    Raises:
+        InteractionRequired: From ``get_token``: the user denied, the state did not
+            match, or the login timed out.
+
+    Example:
+        >>> cred = AuthorizationCode(issuer="https://login.example.com", client_id="cli",
+        ...                          scope="openid offline_access")
+        >>> cred.client_id
+        'cli'
+    """
+
+    _grant_name = "authorization_code"
+
+    def __init__(
+        self,
+        token_url: str | None = None,
+        *,
+        authorization_url: str | None = None,
+        open_browser: bool = True,
+        browser: Callable[[str], object] | None = None,
+        redirect_host: str = "127.0.0.1",
+        redirect_port: int = 0,
+        redirect_path: str = "/callback",
+        login_timeout: float = 300.0,
+        authorization_params: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if redirect_host not in ("127.0.0.1", "localhost", "::1"):
+            raise ConfigurationError("redirect_host must be a loopback address")
+        if not redirect_path.startswith("/"):
+            raise ConfigurationError("redirect_path must start with '/'")
+        if login_timeout <= 0:
+            raise ConfigurationError("login_timeout must be > 0 seconds")
+        kwargs.setdefault("scope", "openid")
+        self._authorization_url = authorization_url
+        self._open_browser = open_browser
+        self._browser = browser
+        self._redirect = (redirect_host, redirect_port, redirect_path)
+        self._login_timeout = login_timeout
+        self._auth_params = dict(authorization_params or {})
+        super().__init__(token_url, **kwargs)
+
+    def _show(self, url: str) -> None:
+        if self._open_browser:
+            opener = self._browser or webbrowser.open
+            if opener(url) is not False:
+                return
+        print(f"Open this URL in a browser to sign in:\n{url}", file=sys.stderr, flush=True)
+
+    def _login_flow(self, endpoint: TokenEndpoint) -> Flow[Token]:
+        auth_url = yield from self._url_flow("authorization_endpoint", self._authorization_url)
+        metadata = yield from self._metadata_flow()
+        listener = _Listener(*self._redirect)
+        try:
+            extra = dict(self._auth_params)
+            for resource in endpoint.resource:
+                extra.setdefault("resource", resource)
+            request = build_authorization_url(
+                auth_url,
+                client_id=endpoint.client.client_id,
+                redirect_uri=listener.redirect_uri,
+                scope=endpoint.scope,
+                extra=extra,
+            )
+            self._nonce = request.nonce
+            yield Call(self._show, args=(request.url,))
+            issuer = metadata.issuer if metadata else None
+            code: str = yield Call(listener.wait, args=(request, self._login_timeout, issuer))
+        finally:
+            listener.close()
+        return (
+            yield from token_flow(
+                endpoint,
+                "authorization_code",
+                {
+                    "code": code,
+                    "redirect_uri": listener.redirect_uri,
+                    "code_verifier": request.code_verifier,
+                },
+                clock=self._clock,
+                retry=self._retry,
+                secrets=(code, request.code_verifier),
+                include_scope=False,
+            )
+        )

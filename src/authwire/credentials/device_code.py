@@ -1,0 +1,84 @@
+"""``DeviceCode``: the device authorization grant (RFC 8628) for CLIs and headless hosts."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from authwire._core.flow import Flow
+from authwire._core.oauth2.device import DeviceAuthorization, device_code_flow
+from authwire._core.oauth2.token_request import TokenEndpoint
+from authwire._core.token import Token
+from authwire.credentials._oauth2 import UserGrant
+from authwire.errors import ConfigurationError
+
+__all__ = ["DeviceAuthorization", "DeviceCode"]
+
+
+def print_prompt(auth: DeviceAuthorization) -> None:
+    """The default prompt: the instruction on standard error."""
+    print(auth.message, file=sys.stderr, flush=True)
+
+
+class DeviceCode(UserGrant):
+    """A user login on another device: show a code, wait while the user approves it.
+
+    The first ``get_token()`` asks for a device code, calls ``prompt`` with the
+    ``DeviceAuthorization`` (verification URI, complete URI, user code), then polls the
+    token endpoint every ``interval`` seconds (5 more after each ``slow_down``) until the
+    user approves. Later tokens come from the refresh token; if it is refused, the device
+    login starts again.
+
+    Args:
+        token_url: The token endpoint; or give ``issuer=``.
+        device_authorization_url: The device authorization endpoint; default from
+            discovery.
+        prompt: Shows the user what to do; called once per login with a
+            ``DeviceAuthorization``. Default: prints the instruction to standard error.
+        poll_interval: Seconds between polls instead of the server's ``interval``.
+            ``None`` (default) uses the server's, or 5 when it gives none. ``0`` polls
+            without waiting (tests).
+        **kwargs: ``issuer``, ``client_id``, ``client_secret``, ``scope``, ``auth_method``
+            (``none`` for a public client) and the rest: see ``ClientCredentials``.
+
+    Raises:
+        InteractionRequired: From ``get_token``: the user denied, or the code expired.
+
+    Example:
+        >>> cred = DeviceCode(issuer="https://login.example.com", client_id="cli",
+        ...                   scope="openid offline_access")
+        >>> cred.client_id
+        'cli'
+    """
+
+    _grant_name = "device_code"
+
+    def __init__(
+        self,
+        token_url: str | None = None,
+        *,
+        device_authorization_url: str | None = None,
+        prompt: Callable[[DeviceAuthorization], object] | None = None,
+        poll_interval: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if poll_interval is not None and poll_interval < 0:
+            raise ConfigurationError("poll_interval must be >= 0 seconds")
+        self._device_url = device_authorization_url
+        self._prompt = prompt or print_prompt
+        self._poll_interval = poll_interval
+        super().__init__(token_url, **kwargs)
+
+    def _login_flow(self, endpoint: TokenEndpoint) -> Flow[Token]:
+        url = yield from self._url_flow("device_authorization_endpoint", self._device_url)
+        return (
+            yield from device_code_flow(
+                endpoint,
+                url,
+                prompt=self._prompt,
+                clock=self._clock,
+                retry=self._retry,
+                poll_interval=self._poll_interval,
+            )
+        )
