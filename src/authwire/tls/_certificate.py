@@ -163,7 +163,7 @@ class ClientCertificate(AuthScheme):
         except ImportError as exc:  # pragma: no cover - cryptography is a hard need here
             raise ConfigurationError(
                 "reading a PKCS#12 file needs the 'cryptography' package "
-                "(pip install 'authwire[jwt]')"
+                "(pip install 'authwire[tls]')"
             ) from exc
         password = self._password.reveal() if self._password is not None else None
         try:
