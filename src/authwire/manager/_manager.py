@@ -34,12 +34,13 @@ __all__ = ["TokenManager"]
 class _Flight:
     """The refresh in progress, and everyone waiting for it. Strictly private."""
 
-    __slots__ = ("_callbacks", "_mutex", "done", "error", "loop_thread", "token")
+    __slots__ = ("_callbacks", "_mutex", "done", "error", "failure", "loop_thread", "token")
 
     def __init__(self, loop_thread: int | None) -> None:
         self.done = threading.Event()
         self.token: Token | None = None
         self.error: BaseException | None = None
+        self.failure: BaseException | None = None  # the refresh's error, even if a fallback hid it
         self.loop_thread = loop_thread  # the thread of an async refresher's event loop
         self._mutex = threading.Lock()
         self._callbacks: list[Callable[[], None]] = []
@@ -188,6 +189,7 @@ class TokenManager:
                     self._snapshot = (used, self._life.advisory_retry_at)
             if self._flight is flight:
                 self._flight = None
+        flight.failure = error
         flight.finish(used, None if used is not None else error)
         self._report(reason, outcome, started, used, error)
         if used is None:
@@ -332,6 +334,50 @@ class TokenManager:
         return (
             cached if self.policy.decide(cached, self._clock()) is not Freshness.MANDATORY else None
         )
+
+    def _begin_ahead(self) -> tuple[_Flight | None, Token | None]:
+        """Start a refresh of a still-usable token, unless one is running or it is unusable."""
+        with self._mutex:
+            token, schedule = self._life.token, self._life.schedule
+            if (
+                self._flight is not None
+                or token is None
+                or schedule is None
+                or schedule.decide(self._clock()) is Freshness.MANDATORY
+            ):
+                return None, None
+            self._life.begin()
+            flight = self._flight = _Flight(None)
+            return flight, token
+
+    def refresh_ahead(self) -> Token:
+        """Refresh now, before the token is due, while every caller keeps using it.
+
+        For background refreshers (``authwire.Refresher``): the held token stays in use
+        until the new one is published, so no caller waits. If a refresh is running, or
+        there is no usable token, this is ``get_token()``.
+
+        Raises:
+            AuthwireError: The refresh failed; the held token stays in use until its
+                mandatory window.
+        """
+        flight, current = self._begin_ahead()
+        if flight is None:
+            return self.get_token()
+        token = self._lead_sync(flight, "ahead", current, current)
+        if flight.failure is not None:
+            raise flight.failure
+        return token
+
+    async def arefresh_ahead(self) -> Token:
+        """``refresh_ahead`` for asyncio and trio."""
+        flight, current = self._begin_ahead()
+        if flight is None:
+            return await self.aget_token()
+        token = await self._lead_async(flight, "ahead", current, current)
+        if flight.failure is not None:
+            raise flight.failure
+        return token
 
     def invalidate(self, token: Token, reason: str = "rejected") -> bool:
         """Drop ``token`` if it is still the current one (compare-and-invalidate).
