@@ -33,11 +33,15 @@ from authwire._log import RefreshEvent
 from authwire._version import __version__
 from authwire.caches.base import TokenCache
 from authwire.caches.file import FileCache
+from authwire.caches.keyring import KeyringCache
 from authwire.caches.memory import MemoryCache
 from authwire.caches.redis import RedisCache
+from authwire.config import ProfileCredential
 from authwire.credentials.base import Credential
+from authwire.credentials.chain import CredentialChain, default_credential, set_default_credential
 from authwire.credentials.client_credentials import ClientCredentials
 from authwire.credentials.command import CommandCredential
+from authwire.credentials.environment import EnvironmentCredential
 from authwire.credentials.login_endpoint import LoginEndpoint
 from authwire.credentials.static import StaticToken
 from authwire.errors import (
@@ -68,18 +72,22 @@ __all__ = [
     "CommandCredential",
     "ConfigurationError",
     "Credential",
+    "CredentialChain",
     "CredentialUnavailable",
     "DigestAuth",
+    "EnvironmentCredential",
     "FileCache",
     "InsecureTransportError",
     "InteractionRequired",
     "InvalidTokenResponse",
+    "KeyringCache",
     "LoginEndpoint",
     "MemoryCache",
     "MutualAuthentication",
     "MutualAuthenticationError",
     "NTLM",
     "Negotiate",
+    "ProfileCredential",
     "RedisCache",
     "RefreshEvent",
     "RefreshPolicy",
@@ -94,6 +102,8 @@ __all__ = [
     "TokenEndpointUnreachable",
     "TokenRequestError",
     "__version__",
+    "default_credential",
+    "set_default_credential",
 ]
 
 if TYPE_CHECKING:

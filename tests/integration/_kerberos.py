@@ -24,11 +24,13 @@ per keep-alive connection) on a free port.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import random
 import shutil
 import socket
+import ssl
 import tempfile
 import threading
 import time
@@ -40,7 +42,14 @@ from typing import Any
 import pytest
 from tests.integration.conftest import ServerProcess, free_port
 
-__all__ = ["NTLM_PASSWORD", "KerberosSite", "NtlmAcceptor", "kerberos", "ntlm_acceptor"]
+__all__ = [
+    "NTLM_PASSWORD",
+    "KerberosSite",
+    "NtlmAcceptor",
+    "kerberos",
+    "ntlm_acceptor",
+    "ntlm_tls_acceptor",
+]
 
 APACHE_BIN = "/usr/sbin/apache2"
 MODULES = "/usr/lib/apache2/modules"
@@ -317,7 +326,7 @@ class _NtlmHandler(BaseHTTPRequestHandler):
             self._send(401, b"auth required", [("WWW-Authenticate", "NTLM")])
             return
         if self.ctx is None or self.ctx.complete:
-            self.ctx = spnego.server(protocol="ntlm")
+            self.ctx = spnego.server(protocol="ntlm", channel_bindings=self.server.bindings)
         try:
             out = self.ctx.step(base64.b64decode(b64))
         except spnego.exceptions.SpnegoError:
@@ -344,8 +353,12 @@ class NtlmAcceptor(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None, bindings: Any = None) -> None:
         super().__init__(("127.0.0.1", 0), _NtlmHandler)
+        if tls is not None:
+            self.socket = tls.wrap_socket(self.socket, server_side=True)
+        self.scheme = "https" if tls is not None else "http"
+        self.bindings = bindings  # GssChannelBindings the client must match, or None
         self.lock = threading.Lock()
         self.requests: list[tuple[str, str]] = []
         self.connections: set[tuple[str, int]] = set()
@@ -353,7 +366,7 @@ class NtlmAcceptor(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         """The server's URL."""
-        return f"http://127.0.0.1:{self.server_address[1]}/"
+        return f"{self.scheme}://localhost:{self.server_address[1]}/"
 
     def reset(self) -> None:
         """Forget what was recorded."""
@@ -362,16 +375,16 @@ class NtlmAcceptor(ThreadingHTTPServer):
             self.connections.clear()
 
 
-@pytest.fixture(scope="session")
-def ntlm_acceptor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NtlmAcceptor]:
-    """A pyspnego NTLM acceptor on a free loopback port, users from its own NTLM_USER_FILE."""
-    users = tmp_path_factory.mktemp("ntlm") / "ntlm_users"
+@contextlib.contextmanager
+def _acceptor(
+    users: Path, tls: ssl.SSLContext | None = None, bindings: Any = None
+) -> Iterator[NtlmAcceptor]:
     users.write_text(
         f"{NTLM_DOMAIN}:{NTLM_USER}:{NTLM_PASSWORD}\n:{NTLM_USER}@testdom.example:{NTLM_PASSWORD}\n"
     )
     saved = os.environ.get("NTLM_USER_FILE")
     os.environ["NTLM_USER_FILE"] = str(users)
-    server = NtlmAcceptor()
+    server = NtlmAcceptor(tls, bindings)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -384,3 +397,37 @@ def ntlm_acceptor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NtlmAcce
             os.environ.pop("NTLM_USER_FILE", None)
         else:
             os.environ["NTLM_USER_FILE"] = saved
+
+
+@pytest.fixture(scope="session")
+def ntlm_acceptor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NtlmAcceptor]:
+    """A pyspnego NTLM acceptor on a free loopback port, users from its own NTLM_USER_FILE."""
+    with _acceptor(tmp_path_factory.mktemp("ntlm") / "ntlm_users") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def ntlm_tls_acceptor(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[NtlmAcceptor, str]]:
+    """The NTLM acceptor over HTTPS, demanding tls-server-end-point channel bindings.
+
+    Yields the server and the CA bundle path to verify it with.
+    """
+    import trustme
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from spnego.channel_bindings import GssChannelBindings
+
+    from authwire._core.schemes.negotiate import tls_server_end_point
+
+    directory = tmp_path_factory.mktemp("ntlm-tls")
+    ca = trustme.CA()
+    leaf = ca.issue_cert("localhost")
+    ca.cert_pem.write_to_path(str(directory / "ca.pem"))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    leaf.configure_cert(context)
+    der = x509.load_pem_x509_certificate(leaf.cert_chain_pems[0].bytes()).public_bytes(Encoding.DER)
+    bindings = GssChannelBindings(application_data=tls_server_end_point(der))
+    with _acceptor(directory / "ntlm_users", context, bindings) as server:
+        yield server, str(directory / "ca.pem")

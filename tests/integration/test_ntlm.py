@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 import httpx
@@ -13,13 +14,14 @@ from tests.integration._kerberos import (
     NtlmAcceptor,
     kerberos,
     ntlm_acceptor,
+    ntlm_tls_acceptor,
 )
 
 import authwire
 import authwire.httpx
 import authwire.requests
 
-__all__ = ["kerberos", "ntlm_acceptor"]
+__all__ = ["kerberos", "ntlm_acceptor", "ntlm_tls_acceptor"]
 
 pytestmark = pytest.mark.integration
 
@@ -32,15 +34,22 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def _context(verify: str | None) -> ssl.SSLContext | bool:
+    return ssl.create_default_context(cafile=verify) if verify else True
+
+
 def _nt_hash(password: str) -> str:
     from spnego._ntlm_raw.crypto import ntowfv1
 
     return ":" + ntowfv1(password).hex()
 
 
-def _get(client: str, auth: authwire.NTLM, url: str, **kw: Any) -> tuple[int, str]:
+def _get(
+    client: str, auth: authwire.NTLM, url: str, verify: str | None = None, **kw: Any
+) -> tuple[int, str]:
     if client == "requests":
         with requests.Session() as session:
+            kw["verify"] = verify if verify is not None else True
             if "content" in kw:
                 kw["data"] = kw.pop("content")
             r = session.request(
@@ -48,13 +57,13 @@ def _get(client: str, auth: authwire.NTLM, url: str, **kw: Any) -> tuple[int, st
             )
             return r.status_code, r.text
     if client == "httpx":
-        with httpx.Client(auth=authwire.httpx.Auth(auth)) as c:
+        with httpx.Client(auth=authwire.httpx.Auth(auth), verify=_context(verify)) as c:
             h = c.request(kw.pop("method", "GET"), url, **kw)
             return h.status_code, h.text
     import anyio
 
     async def go() -> tuple[int, str]:
-        async with httpx.AsyncClient(auth=authwire.httpx.Auth(auth)) as c:
+        async with httpx.AsyncClient(auth=authwire.httpx.Auth(auth), verify=_context(verify)) as c:
             h = await c.request(kw.pop("method", "GET"), url, **kw)
             return h.status_code, h.text
 
@@ -118,3 +127,18 @@ def test_pyspnego_acceptor_wrong_password(ntlm_acceptor: NtlmAcceptor, client: s
     status, _ = _get(client, authwire.NTLM("TESTDOM\\alice", "wrong-77aa"), ntlm_acceptor.url)
     assert status == 401
     assert len(ntlm_acceptor.requests) == 3
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_channel_bindings_over_https(
+    ntlm_tls_acceptor: tuple[NtlmAcceptor, str], client: str
+) -> None:
+    """Over HTTPS the token is bound to the server certificate; the acceptor demands it."""
+    server, ca = ntlm_tls_acceptor
+    bound = authwire.NTLM("TESTDOM\\alice", NTLM_PASSWORD)
+    status, text = _get(client, bound, server.url, verify=ca)
+    assert status == 200
+    assert "alice" in text.lower()
+    unbound = authwire.NTLM("TESTDOM\\alice", NTLM_PASSWORD, channel_bindings=False)
+    status, _ = _get(client, unbound, server.url, verify=ca)
+    assert status == 401

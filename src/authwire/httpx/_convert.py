@@ -49,5 +49,5 @@ def peer_certificate(response: httpx.Response) -> bytes | None:
         return None
     stream = response.extensions.get("network_stream")
     ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
-    certificate = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+    certificate = ssl_object.getpeercert(True) if ssl_object is not None else None
     return certificate if isinstance(certificate, bytes) else None

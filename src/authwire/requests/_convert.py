@@ -92,5 +92,5 @@ def peer_certificate(response: requests.Response) -> bytes | None:
         return None
     sock = getattr(getattr(response.raw, "connection", None), "sock", None)
     getpeercert = getattr(sock, "getpeercert", None)
-    certificate = getpeercert(binary_form=True) if getpeercert is not None else None
+    certificate = getpeercert(True) if getpeercert is not None else None
     return certificate if isinstance(certificate, bytes) else None
