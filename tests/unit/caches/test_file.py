@@ -326,3 +326,29 @@ def test_default_folder_is_the_user_cache_dir(
     assert cache.path == tmp_path / "authwire"
     assert mode(cache.path) == 0o700
     assert str(cache.path) in cache.describe()
+
+
+def test_refresh_events_record_reason_outcome_and_duration(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Each refresh is an event: absent, advisory, mandatory, expired, rejected (a 401)."""
+    events: list[RefreshEvent] = []
+    cred = Counted(FileCache(tmp_path), clock, on_refresh=events.append, leeway=20, mandatory=5)
+    token = cred.get_token()  # absent
+    clock.advance(45)  # 15 s left: advisory window
+    cred.get_token()
+    clock.advance(57)  # 3 s left: mandatory window
+    cred.get_token()
+    clock.advance(61)  # expired
+    token = cred.get_token()
+    assert cred.invalidate(token)  # what a 401 does
+    cred.get_token()
+    assert [(e.reason, e.outcome) for e in events] == [
+        ("absent", "fetched"),
+        ("advisory", "fetched"),
+        ("mandatory", "fetched"),
+        ("expired", "fetched"),
+        ("rejected", "fetched"),
+    ]
+    assert all(e.duration >= 0 and e.token and e.error is None for e in events)
+    assert all("at-" not in repr(e) for e in events)  # fingerprints, never tokens
