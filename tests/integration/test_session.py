@@ -32,6 +32,7 @@ from urllib3.exceptions import InsecureRequestWarning
 import authwire
 from authwire.credentials.login_endpoint import LoginEndpoint
 from authwire.errors import ConfigurationError, TokenRequestError
+from authwire.refresher import Refresher
 from authwire.testing import FakeClock
 
 pytestmark = pytest.mark.integration
@@ -572,3 +573,76 @@ async def test_login_endpoint_with_httpx_async(vendor: VendorServer) -> None:
         vendor.revoke_all()
         assert (await client.get(f"{vendor.url}/data")).status_code == 200
     assert (vendor.count("login"), vendor.count("data_401")) == (2, 1)
+
+
+# -- background refresh --------------------------------------------------------------------
+
+
+def _short_lived(
+    token_server: TokenServer, token_client: requests.Session, events: list[tuple[str, str]]
+) -> authwire.ClientCredentials:
+    return authwire.ClientCredentials(
+        f"{token_server.url}/token",
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        cache=authwire.MemoryCache(),
+        http_client=token_client,
+        on_refresh=lambda e: events.append((threading.current_thread().name, e.outcome)),
+    )
+
+
+def _hammer(session: authwire.Session, url: str, seconds: float) -> int:
+    """Send requests back to back for ``seconds``; every one must succeed."""
+    sent = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert session.get(url).status_code == 200
+        sent += 1
+        time.sleep(0.01)
+    return sent
+
+
+@pytest.mark.slow
+def test_refresher_means_no_request_fetches_a_token(
+    token_server: TokenServer, token_client: requests.Session
+) -> None:
+    """With 1.5 s tokens, every token over 4 s is fetched by the refresher, none by a request."""
+    token_server.state.ttl = 1.5
+    events: list[tuple[str, str]] = []
+    cred = _short_lived(token_server, token_client, events)
+    try:
+        with (
+            Refresher(cred, min_interval=0.05) as refresher,
+            authwire.Session(cred, retries=0) as session,
+        ):
+            deadline = time.monotonic() + 5
+            while refresher.refreshes < 1:
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            sent = _hammer(session, f"{token_server.url}/api", 4.0)
+    finally:
+        token_server.state.ttl = 60
+    assert token_server.count("api_401") == 0  # the server never saw an expired token
+    assert token_server.count("api_ok") == sent
+    threads = {name for name, _ in events}
+    assert all(name.startswith("authwire-refresher") for name in threads), threads
+    assert token_server.count("token") == len(events) == refresher.refreshes
+    # a refresh ~0.68 s after each receipt (advisory = half the lifetime, minus jitter)
+    assert 5 <= refresher.refreshes <= 9
+
+
+@pytest.mark.slow
+def test_without_refresher_requests_fetch_tokens_themselves(
+    token_server: TokenServer, token_client: requests.Session
+) -> None:
+    """The control: without a refresher, the request thread fetches every token (and waits)."""
+    token_server.state.ttl = 1.5
+    events: list[tuple[str, str]] = []
+    cred = _short_lived(token_server, token_client, events)
+    try:
+        with authwire.Session(cred, retries=0) as session:
+            _hammer(session, f"{token_server.url}/api", 2.0)
+    finally:
+        token_server.state.ttl = 60
+    assert {name for name, _ in events} == {threading.current_thread().name}
+    assert token_server.count("token") == len(events) >= 2
