@@ -113,7 +113,8 @@ Header always set X-Remote-User "expr=%{{REMOTE_USER}}"
 _ECHO_CGI = """\
 #!/bin/sh
 printf 'Content-Type: text/plain\\r\\n\\r\\n'
-printf 'user=%s method=%s length=%s\\n' "$REMOTE_USER" "$REQUEST_METHOD" "${CONTENT_LENGTH:-0}"
+printf 'user=%s method=%s length=%s key=%s\\n' "$REMOTE_USER" "$REQUEST_METHOD" \\
+  "${CONTENT_LENGTH:-0}" "${HTTP_X_API_KEY:-}"
 head -c "${CONTENT_LENGTH:-0}"
 """
 

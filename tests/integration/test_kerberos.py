@@ -184,3 +184,16 @@ def test_password_instead_of_the_cache(
     bad = authwire.Negotiate(principal=kerberos.principal, password="wrong-pw-0d1e")
     assert "wrong-pw-0d1e" not in repr(bad)
     assert _send("requests", bad, "GET", kerberos.url("/krb/")).status == 401
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_combined_with_an_api_key(kerberos: KerberosSite, client: str) -> None:
+    """In `Negotiate() + ApiKey(...)` both apply, and an unproven error response is stripped."""
+    auth = authwire.Negotiate() + authwire.ApiKey("k-1", header="X-Api-Key")
+    reply = _send(client, auth, "POST", kerberos.url("/krb/echo"), content=b"abc")
+    assert reply.status == 200
+    assert f"user={kerberos.principal} method=POST length=3 key=k-1" in reply.text
+    reply = _send(client, auth, "GET", kerberos.url("/krb-nomutual/fail"))
+    assert reply.status == 503
+    assert reply.text == ""
+    assert reply.headers == {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from authwire._core.flow import Attempt, Operation, SchemeFlow
+from authwire._core.flow import Attempt, Operation, SchemeFlow, Verdict
 from authwire._core.schemes.base import AuthScheme, RequestInfo, merge_attempts
 
 __all__ = ["CombinedAuth"]
@@ -19,8 +19,8 @@ __all__ = ["CombinedAuth"]
 
 def _advance(
     flow: SchemeFlow, value: Any, start: bool
-) -> Generator[Operation, Any, Attempt | None]:
-    """Run ``flow`` until its next ``Attempt`` (returned) or its end (``None``).
+) -> Generator[Operation, Any, Attempt | Verdict | None]:
+    """Run ``flow`` until its next ``Attempt`` (returned) or its end (its ``Verdict`` or ``None``).
 
     Side operations are passed up to the driver, and their results or errors passed down.
     """
@@ -34,8 +34,8 @@ def _advance(
             else:
                 op = flow.send(result)
         return op
-    except StopIteration:
-        return None
+    except StopIteration as stop:
+        return stop.value if isinstance(stop.value, Verdict) else None
 
 
 class CombinedAuth(AuthScheme):
@@ -77,21 +77,24 @@ class CombinedAuth(AuthScheme):
         running: list[bool] = []
         for flow in flows:
             attempt = yield from _advance(flow, None, start=True)
-            current.append(attempt if attempt is not None else Attempt())
-            running.append(attempt is not None)
+            started = isinstance(attempt, Attempt)
+            current.append(attempt if isinstance(attempt, Attempt) else Attempt())
+            running.append(started)
         merged = first if first is not None else merge_attempts(current, state=tuple(current))
         response = yield merged
+        verdict: Verdict | None = None
         while True:
             replay = False
             for i, flow in enumerate(flows):
                 if not running[i]:
                     continue
                 attempt = yield from _advance(flow, response, start=False)
-                if attempt is None:
-                    running[i] = False
-                else:
+                if isinstance(attempt, Attempt):
                     current[i] = attempt
                     replay = True
+                else:
+                    running[i] = False
+                    verdict = verdict or attempt  # a part's STRIP holds for the whole
             if not replay:
-                return
+                return verdict
             response = yield merge_attempts(current, state=tuple(current))
