@@ -363,10 +363,13 @@ def test_server_hostname_verifies_by_name_when_connecting_by_ip(
     assert tls_server.sni[-1] == "api.example.test"
 
 
-def test_verify_false_skips_verification(tls_server: _TLSServer) -> None:
-    """``verify=False`` reaches a server whose certificate is not trusted."""
+@pytest.mark.parametrize("tls_server", [False, True], indirect=True)
+def test_verify_false_skips_verification(tls: TLS, tls_server: _TLSServer) -> None:
+    """``verify=False`` reaches an untrusted server, with a client certificate too."""
     with (
-        authwire.Session(verify=False, retries=0) as session,
+        authwire.Session(
+            verify=False, retries=0, cert=(str(tls.cert_file), str(tls.key_file))
+        ) as session,
         pytest.warns(InsecureRequestWarning),
     ):
         assert session.get(_https(tls_server)).status_code == 200
@@ -382,12 +385,19 @@ def test_untrusted_server_is_refused_by_default(tls_server: _TLSServer) -> None:
 
 
 @pytest.mark.parametrize("tls_server", [True], indirect=True)
-@pytest.mark.parametrize("form", ["pair", "combined", "encrypted", "encrypted_tuple", "p12"])
+@pytest.mark.parametrize(
+    "form", ["pair", "combined", "encrypted", "encrypted_tuple", "p12", "object", "in_auth"]
+)
 def test_client_certificate_forms(tls: TLS, tls_server: _TLSServer, form: str) -> None:
     """Each client-certificate form authenticates to a server that requires one."""
-    cert: Any
+    cert: Any = None
+    auth: Any = None
     password: str | None = None
-    if form == "pair":
+    if form == "object":
+        cert = authwire.ClientCertificate(tls.p12, password=tls.password)
+    elif form == "in_auth":
+        auth = authwire.ClientCertificate(tls.p12, password=tls.password) + authwire.ApiKey("k")
+    elif form == "pair":
         cert = (str(tls.cert_file), str(tls.key_file))
     elif form == "combined":
         cert = str(tls.combined)
@@ -398,6 +408,7 @@ def test_client_certificate_forms(tls: TLS, tls_server: _TLSServer, form: str) -
     else:
         cert, password = str(tls.p12), tls.password
     with authwire.Session(
+        auth,
         cert=cert,
         cert_password=password,
         verify=str(tls.ca_file),

@@ -30,7 +30,7 @@ __all__ = ["DEFAULT_STATUS_TO_RETRY", "Session"]
 #: statuses a gateway or an overloaded server sends.
 DEFAULT_STATUS_TO_RETRY: frozenset[int] = frozenset({413, 429, 500, 502, 503, 504})
 
-CertArg = str | os.PathLike[str] | tuple[Any, ...]
+CertArg = str | os.PathLike[str] | tuple[Any, ...] | Any  # Any: a ClientCertificate
 
 
 def _path(value: Any, what: str) -> str:
@@ -42,68 +42,14 @@ def _path(value: Any, what: str) -> str:
     return path
 
 
-def _client_context(cert: str, key: str | None, password: str | None) -> ssl.SSLContext:
-    """An SSL context holding the client certificate and its (encrypted) key."""
-    context = ssl.create_default_context()
-    try:
-        context.load_cert_chain(cert, key, password=password if password is not None else "")
-    except (ssl.SSLError, OSError) as exc:
-        # The message names the files, never the password.
-        raise ConfigurationError(
-            f"cannot load the client certificate {cert}"
-            + (f" with key {key}" if key else "")
-            + f": {getattr(exc, 'reason', None) or type(exc).__name__}"
-            + ("" if password is None else " (is the password right?)")
-        ) from None
-    return context
-
-
-def _pkcs12_context(path: str, password: str | None) -> ssl.SSLContext:
-    """An SSL context holding the certificate and key of a PKCS#12 file."""
-    import tempfile
-
-    try:
-        from cryptography.hazmat.primitives.serialization import (
-            BestAvailableEncryption,
-            Encoding,
-            PrivateFormat,
-            pkcs12,
-        )
-    except ImportError:
-        raise ConfigurationError(
-            "PKCS#12 client certificates need cryptography: pip install 'authwire[jwt]'"
-        ) from None
-    with open(path, "rb") as f:
-        data = f.read()
-    try:
-        key, certificate, chain = pkcs12.load_key_and_certificates(
-            data, password.encode() if password else None
-        )
-    except ValueError:
-        raise ConfigurationError(
-            f"cannot read the PKCS#12 file {path} (is the password right?)"
-        ) from None
-    if key is None or certificate is None:
-        raise ConfigurationError(f"the PKCS#12 file {path} holds no certificate and key")
-    # ssl loads keys only from files: write the key encrypted with a one-time passphrase to
-    # a private temporary file that is deleted as soon as it is loaded.
-    import secrets
-
-    passphrase = secrets.token_urlsafe(24)
-    pem = key.private_bytes(
-        Encoding.PEM, PrivateFormat.PKCS8, BestAvailableEncryption(passphrase.encode())
-    ) + b"".join(c.public_bytes(Encoding.PEM) for c in [certificate, *(chain or [])])
-    fd, name = tempfile.mkstemp(suffix=".pem")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
-        return _client_context(name, None, passphrase)
-    finally:
-        os.unlink(name)
-
-
 class _SessionAdapter(HTTPAdapter):
-    """The session's transport: retries, a client-certificate context and a TLS name."""
+    """The session's transport: retries, a client certificate and a TLS name.
+
+    The certificate goes into an ``SSLContext`` per kind of verification (none, the
+    default CAs, a CA bundle of one's own), each becoming part of the pool key, because
+    urllib3 adjusts a context to the request's ``verify`` and a context that checks
+    host names cannot be switched to verify nothing.
+    """
 
     __attrs__ = [*HTTPAdapter.__attrs__, "server_hostname"]  # noqa: RUF012 (requests pickles these)
 
@@ -111,12 +57,29 @@ class _SessionAdapter(HTTPAdapter):
         self,
         *,
         max_retries: Retry,
-        ssl_context: ssl.SSLContext | None,
+        certificate: Any,
         server_hostname: str | None,
     ) -> None:
-        self.ssl_context = ssl_context
+        self.certificate = certificate
         self.server_hostname = server_hostname
+        self._contexts: dict[str, ssl.SSLContext] = {}
         super().__init__(max_retries=max_retries)
+
+    def _context(self, verify: Any) -> ssl.SSLContext:
+        kind = "none" if verify is False else "default" if verify in (True, None) else "own"
+        context = self._contexts.get(kind)
+        if context is None:
+            if kind == "default":
+                context = ssl.create_default_context()
+            else:
+                # No CAs of its own: urllib3 loads the bundle requests passes as ca_certs.
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                if kind == "none":
+                    context.check_hostname = False
+                    context.verify_mode = ssl.CERT_NONE
+            self.certificate.load_into(context)
+            context = self._contexts.setdefault(kind, context)
+        return context
 
     def build_connection_pool_key_attributes(
         self, request: requests.PreparedRequest, verify: Any, cert: Any = None
@@ -128,8 +91,8 @@ class _SessionAdapter(HTTPAdapter):
             request, verify, cert
         )
         if host_params.get("scheme") == "https":
-            if self.ssl_context is not None:
-                pool_kwargs["ssl_context"] = self.ssl_context
+            if self.certificate is not None:
+                pool_kwargs["ssl_context"] = self._context(verify)
             if self.server_hostname is not None:
                 pool_kwargs["server_hostname"] = self.server_hostname
                 pool_kwargs["assert_hostname"] = self.server_hostname
@@ -195,8 +158,8 @@ def _auth(auth: Any, origins: Iterable[str] | str | None, allow_insecure: bool) 
         raise ConfigurationError(str(exc)) from None
 
 
-def _ssl_context(cert: CertArg | None, cert_password: Any) -> tuple[Any, ssl.SSLContext | None]:
-    """What requests gets as ``cert``, and the SSL context for what it cannot load."""
+def _client_certificate(cert: Any, cert_password: Any, auth: Any) -> Any:
+    """The ``ClientCertificate`` for ``cert`` (or found in ``auth``), checked now."""
     from authwire._core.redact import reveal
 
     password = reveal(cert_password)
@@ -205,24 +168,29 @@ def _ssl_context(cert: CertArg | None, cert_password: Any) -> tuple[Any, ssl.SSL
     if cert is None:
         if password is not None:
             raise ConfigurationError("cert_password given without cert")
-        return None, None
+        if auth is None:
+            return None
+        from authwire.tls import find_client_certificate
+
+        return find_client_certificate(getattr(auth, "scheme", auth))
+    from authwire.tls import ClientCertificate
+
+    if isinstance(cert, ClientCertificate):
+        if password is not None:
+            raise ConfigurationError("cert_password goes to ClientCertificate(), not here")
+        return cert
+    key: Any = None
     if isinstance(cert, tuple):
         if len(cert) == 3:
-            cert_file, key_file, password = cert[0], cert[1], reveal(cert[2])
+            cert, key, password = cert[0], cert[1], reveal(cert[2])
         elif len(cert) == 2:
-            cert_file, key_file = cert
+            cert, key = cert
         else:
             raise ConfigurationError("cert must be a path, (cert, key) or (cert, key, password)")
-        cert_path, key_path = _path(cert_file, "cert"), _path(key_file, "cert key")
-        if password is None:
-            return (cert_path, key_path), None
-        return None, _client_context(cert_path, key_path, password)
-    path = _path(cert, "cert")
-    if path.lower().endswith((".p12", ".pfx")):
-        return None, _pkcs12_context(path, password)
-    if password is None:
-        return path, None
-    return None, _client_context(path, None, password)
+    for part, what in ((cert, "cert"), (key, "cert key")):
+        if part is not None and not isinstance(part, (str, os.PathLike)):
+            raise ConfigurationError(f"{what} must be a file path, not {type(part).__name__}")
+    return ClientCertificate(cert, key, password)
 
 
 class Session(requests.Session):
@@ -231,9 +199,11 @@ class Session(requests.Session):
     Args:
         auth: A credential (sent as a bearer token), a scheme, a ``+`` combination, an
             ``authwire.requests.Auth`` or any ``requests`` auth object. ``None``: none.
-        cert: A client certificate: a PEM file holding certificate and key, a
-            ``(cert, key)`` pair of PEM files, ``(cert, key, password)`` for an encrypted
-            key, or a PKCS#12 file (``.p12``/``.pfx``).
+        cert: A client certificate: an ``authwire.ClientCertificate``, a PEM file holding
+            certificate and key, a ``(cert, key)`` pair of PEM files, ``(cert, key,
+            password)`` for an encrypted key, or a PKCS#12 file. Checked (files, password,
+            key matching the certificate) at construction. A ``ClientCertificate`` inside
+            ``auth`` (``ClientCertificate(...) + ApiKey(...)``) is used too.
         cert_password: The password of an encrypted key or PKCS#12 file (a ``str`` or
             ``authwire.Secret``); never shown in an error.
         verify: ``True`` (default) verifies servers against the default CA bundle, a path
@@ -326,11 +296,11 @@ class Session(requests.Session):
                     "adapters must map URL prefixes to requests transport adapters"
                 )
         the_auth = _auth(auth, origins, allow_insecure)
-        requests_cert, context = _ssl_context(cert, cert_password)
+        certificate = _client_certificate(cert, cert_password, auth)
 
         super().__init__()
         self.auth = the_auth
-        self.cert = requests_cert
+        self.client_certificate = certificate
         self.verify = verify
         self.allow_redirects = allow_redirects
         self.trust_env = trust_env
@@ -346,7 +316,7 @@ class Session(requests.Session):
             self.mount(
                 prefix,
                 _SessionAdapter(
-                    max_retries=retry, ssl_context=context, server_hostname=server_hostname
+                    max_retries=retry, certificate=certificate, server_hostname=server_hostname
                 ),
             )
         for prefix, adapter in mounts.items():
