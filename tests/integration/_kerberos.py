@@ -10,7 +10,8 @@
   that answers 503 with a body and an ``X-Detail`` header);
 * ``/krb-tampered/`` the same, but mod_headers changes four characters inside the server's
   mutual-authentication token on every authenticated response;
-* ``/krb-nomutual/`` the same, but the server token is removed from 2xx responses;
+* ``/krb-nomutual/`` the same, but the server token is removed from non-401 responses;
+* ``/krb-deleg/``    the same, storing delegated credentials in ``<root>/deleg``;
 * ``/ntlm/``         NTLM through gss-ntlmssp (``GssapiConnectionBound On``), users from
   ``NTLM_USER_FILE``: ``TESTDOM\\alice`` with ``NTLM_PASSWORD``.
 
@@ -187,11 +188,16 @@ class KerberosSite:
         lines = self._lines()[since:]
         return [int(line.split()[0]) for line in lines]
 
-    def fresh_ccache(self, path: Path) -> str:
+    def fresh_ccache(self, path: Path, *, forwardable: bool = False) -> str:
         """Get the user a new ticket in the cache file ``path``; returns its KRB5CCNAME."""
         name = f"FILE:{path}"
-        self.realm.kinit(self.principal, self.user_password, flags=["-c", name])
+        flags = ["-c", name, *(["-f"] if forwardable else [])]
+        self.realm.kinit(self.principal, self.user_password, flags=flags)
         return name
+
+    def delegated(self) -> list[str]:
+        """Names of the credential caches Apache stored from delegated tickets."""
+        return sorted(p.name for p in (self.root / "deleg").iterdir())
 
 
 def _start_realm() -> Any:
@@ -221,7 +227,8 @@ def _start_realm() -> Any:
 def _write_apache(root: Path, realm: Any, port: int) -> None:
     (root / "run").mkdir()
     (root / "rcache").mkdir()
-    names = ("krb", "krb-tampered", "krb-nomutual", "ntlm")
+    names = ("krb", "krb-tampered", "krb-nomutual", "krb-deleg", "ntlm")
+    (root / "deleg").mkdir()
     for name in names:
         folder = root / "htdocs" / name
         folder.mkdir(parents=True)
@@ -237,7 +244,12 @@ def _write_apache(root: Path, realm: Any, port: int) -> None:
     (root / "ntlm_users").write_text(f"{NTLM_DOMAIN}:{NTLM_USER}:{NTLM_PASSWORD}\n")
     locations = "".join(
         _GSS_LOCATION.format(name=name, root=root, extra=extra)
-        for name, extra in (("krb", ""), ("krb-tampered", _TAMPER), ("krb-nomutual", _NO_MUTUAL))
+        for name, extra in (
+            ("krb", ""),
+            ("krb-tampered", _TAMPER),
+            ("krb-nomutual", _NO_MUTUAL),
+            ("krb-deleg", f"GssapiDelegCcacheDir {root}/deleg"),
+        )
     )
     user = "User www-data\nGroup www-data" if os.geteuid() == 0 else ""
     (root / "httpd.conf").write_text(
@@ -250,6 +262,7 @@ def _write_apache(root: Path, realm: Any, port: int) -> None:
             path.chmod(0o644)
     if os.geteuid() == 0:
         shutil.chown(root / "rcache", "www-data", "www-data")
+        shutil.chown(root / "deleg", "www-data", "www-data")
     # www-data workers must read the realm's krb5.conf.
     os.chmod(realm.tmpdir, 0o755)  # noqa: S103 (a throwaway test realm)
 

@@ -197,3 +197,18 @@ def test_combined_with_an_api_key(kerberos: KerberosSite, client: str) -> None:
     assert reply.status == 503
     assert reply.text == ""
     assert reply.headers == {}
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_delegation(
+    kerberos: KerberosSite, client: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """delegate=True forwards the TGT (Apache stores it); without it nothing is forwarded."""
+    monkeypatch.setenv("KRB5CCNAME", kerberos.fresh_ccache(tmp_path / "cc", forwardable=True))
+    for name in kerberos.delegated():
+        (kerberos.root / "deleg" / name).unlink(missing_ok=True)
+    url = kerberos.url("/krb-deleg/")
+    assert _send(client, authwire.Negotiate(), "GET", url).status == 200
+    assert kerberos.delegated() == []
+    assert _send(client, authwire.Negotiate(delegate=True), "GET", url).status == 200
+    assert kerberos.delegated() == [kerberos.principal]
