@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from authwire._core.oauth2.device import DeviceAuthorization
 from authwire._core.policy import RefreshPolicy
 from authwire._core.redact import Secret
 from authwire._core.retry import RetryPolicy
@@ -37,13 +38,19 @@ from authwire.caches.keyring import KeyringCache
 from authwire.caches.memory import MemoryCache
 from authwire.caches.redis import RedisCache
 from authwire.config import ProfileCredential
+from authwire.credentials.authorization_code import AuthorizationCode
 from authwire.credentials.base import Credential
 from authwire.credentials.chain import CredentialChain, default_credential, set_default_credential
 from authwire.credentials.client_credentials import ClientCredentials
 from authwire.credentials.command import CommandCredential
+from authwire.credentials.device_code import DeviceCode
 from authwire.credentials.environment import EnvironmentCredential
+from authwire.credentials.jwt_bearer import JwtBearer
 from authwire.credentials.login_endpoint import LoginEndpoint
+from authwire.credentials.password import PasswordGrant
+from authwire.credentials.refresh_token import RefreshTokenGrant
 from authwire.credentials.static import StaticToken
+from authwire.credentials.token_exchange import TokenExchange
 from authwire.errors import (
     AuthwireError,
     CacheError,
@@ -63,6 +70,7 @@ from authwire.tls import ClientCertificate
 __all__ = [
     "ApiKey",
     "AuthScheme",
+    "AuthorizationCode",
     "AuthwireError",
     "BasicAuth",
     "BearerAuth",
@@ -74,12 +82,15 @@ __all__ = [
     "Credential",
     "CredentialChain",
     "CredentialUnavailable",
+    "DeviceAuthorization",
+    "DeviceCode",
     "DigestAuth",
     "EnvironmentCredential",
     "FileCache",
     "InsecureTransportError",
     "InteractionRequired",
     "InvalidTokenResponse",
+    "JwtBearer",
     "KeyringCache",
     "LoginEndpoint",
     "MemoryCache",
@@ -87,10 +98,12 @@ __all__ = [
     "MutualAuthenticationError",
     "NTLM",
     "Negotiate",
+    "PasswordGrant",
     "ProfileCredential",
     "RedisCache",
     "RefreshEvent",
     "RefreshPolicy",
+    "RefreshTokenGrant",
     "Refresher",
     "RetryPolicy",
     "Secret",
@@ -100,6 +113,7 @@ __all__ = [
     "TokenCache",
     "TokenEndpointError",
     "TokenEndpointUnreachable",
+    "TokenExchange",
     "TokenRequestError",
     "__version__",
     "default_credential",

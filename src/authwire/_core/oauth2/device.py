@@ -195,12 +195,12 @@ def device_code_flow(
     yield Call(prompt, args=(auth,))
     interval = auth.interval if poll_interval is None else poll_interval
     while True:
+        if interval > 0:
+            yield Sleep(interval)
         if clock() >= auth.expires_at:
             raise InteractionRequired(
                 "the device code expired before the login was approved; start it again"
             )
-        if interval > 0:
-            yield Sleep(interval)
         try:
             return (
                 yield from token_flow(

@@ -56,7 +56,7 @@ class AuthorizationRequest:
         code_verifier: The PKCE verifier sent with the code.
     """
 
-    url: str
+    url: str = field(repr=False)
     redirect_uri: str
     state: str = field(repr=False)
     nonce: str = field(repr=False)

@@ -1,0 +1,194 @@
+"""The device flow (RFC 8628) stepped by hand: prompt, polling waits, slow_down, denial, expiry."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+
+from authwire import InteractionRequired, RetryPolicy, Secret, Token, TokenRequestError
+from authwire._core.flow import Call, Flow, Sleep
+from authwire._core.http import Headers, HttpRequest, HttpResponse
+from authwire._core.oauth2.client_auth import AuthMethod, ClientAuth
+from authwire._core.oauth2.device import (
+    DEVICE_GRANT,
+    DeviceAuthorization,
+    device_code_flow,
+    parse_device_authorization_response,
+)
+from authwire._core.oauth2.token_request import TokenEndpoint
+from authwire.errors import InvalidTokenResponse
+from authwire.testing import FakeClock
+
+TOKEN_URL = "https://login.example.com/token"
+DEVICE_URL = "https://login.example.com/device/code"
+CODES = {
+    "device_code": "dev-code-9f8e7d",
+    "user_code": "WDJB-MJHT",
+    "verification_uri": "https://login.example.com/device",
+    "verification_uri_complete": "https://login.example.com/device?user_code=WDJB-MJHT",
+    "expires_in": 600,
+    "interval": 5,
+}
+
+
+def json_response(body: dict[str, Any], status: int = 200) -> HttpResponse:
+    return HttpResponse(
+        status, Headers({"Content-Type": "application/json"}), json.dumps(body).encode(), ""
+    )
+
+
+def error(code: str) -> HttpResponse:
+    return json_response({"error": code}, 400)
+
+
+def start(
+    clock: FakeClock, codes: dict[str, Any] = CODES, **kwargs: Any
+) -> tuple[Flow[Token], list[DeviceAuthorization], list[float]]:
+    """Run the flow up to its first poll; return it, the prompts shown and the waits made."""
+    endpoint = TokenEndpoint(TOKEN_URL, ClientAuth("cli", method=AuthMethod.NONE), scope="api")
+    flow = device_code_flow(
+        endpoint,
+        DEVICE_URL,
+        prompt=lambda auth: None,
+        clock=clock,
+        retry=RetryPolicy(retries=0),
+        **kwargs,
+    )
+    request = next(flow)
+    assert isinstance(request, HttpRequest)
+    assert request.url == DEVICE_URL
+    assert dict(parse_qsl((request.body or b"").decode())) == {"client_id": "cli", "scope": "api"}
+    prompt = flow.send(json_response(codes))
+    assert isinstance(prompt, Call)
+    shown: list[DeviceAuthorization] = [prompt.args[0]]
+    return flow, shown, []
+
+
+def poll(
+    flow: Flow[Token], clock: FakeClock, waits: list[float], previous: HttpResponse | None
+) -> Any:
+    """Answer the last operation, wait out any Sleep (advancing the clock), return the next."""
+    op = flow.send(previous)
+    while isinstance(op, Sleep):
+        waits.append(op.seconds)
+        clock.advance(op.seconds)
+        op = flow.send(None)
+    return op
+
+
+def test_prompt_then_poll_until_approved() -> None:
+    """The prompt gets both URIs and the code; pending answers keep it polling every 5 s."""
+    clock = FakeClock()
+    flow, shown, waits = start(clock)
+    auth = shown[0]
+    assert auth.user_code == "WDJB-MJHT"
+    assert auth.verification_uri_complete == CODES["verification_uri_complete"]
+    assert "WDJB-MJHT" in auth.message
+    assert "dev-code-9f8e7d" not in repr(auth)
+    request = poll(flow, clock, waits, None)
+    for _ in range(3):
+        assert isinstance(request, HttpRequest)
+        fields = dict(parse_qsl((request.body or b"").decode()))
+        assert fields == {
+            "grant_type": DEVICE_GRANT,
+            "device_code": "dev-code-9f8e7d",
+            "client_id": "cli",
+        }
+        assert "dev-code-9f8e7d" in request.secrets
+        request = poll(flow, clock, waits, error("authorization_pending"))
+    with pytest.raises(StopIteration) as stop:
+        flow.send(json_response({"access_token": "at-1", "token_type": "Bearer"}))
+    assert stop.value.value.access_token == "at-1"
+    assert waits == [5.0, 5.0, 5.0, 5.0]
+
+
+def test_slow_down_adds_five_seconds_each_time() -> None:
+    """Each slow_down makes every later wait 5 s longer (RFC 8628 section 3.5)."""
+    clock = FakeClock()
+    flow, _, waits = start(clock)
+    request = poll(flow, clock, waits, None)
+    request = poll(flow, clock, waits, error("slow_down"))
+    request = poll(flow, clock, waits, error("authorization_pending"))
+    request = poll(flow, clock, waits, error("slow_down"))
+    assert isinstance(request, HttpRequest)
+    assert waits == [5.0, 10.0, 10.0, 15.0]
+
+
+def test_missing_interval_defaults_to_five_and_override_wins() -> None:
+    """Without interval= from the server the wait is 5 s; poll_interval replaces it."""
+    codes = {k: v for k, v in CODES.items() if k != "interval"}
+    clock = FakeClock()
+    flow, _, waits = start(clock, codes)
+    poll(flow, clock, waits, None)
+    assert waits == [5.0]
+    flow, _, waits = start(clock, codes, poll_interval=0.5)
+    poll(flow, clock, waits, None)
+    assert waits == [0.5]
+
+
+@pytest.mark.parametrize(
+    ("code", "message"), [("access_denied", "denied"), ("expired_token", "expired")]
+)
+def test_denied_or_expired_stops_with_interaction_required(code: str, message: str) -> None:
+    """access_denied and expired_token end the flow with a clear InteractionRequired."""
+    clock = FakeClock()
+    flow, _, waits = start(clock)
+    poll(flow, clock, waits, None)
+    with pytest.raises(InteractionRequired, match=message):
+        poll(flow, clock, waits, error(code))
+
+
+def test_stops_when_the_code_expires_locally() -> None:
+    """Once expires_in has passed it stops without another poll."""
+    clock = FakeClock()
+    flow, _, waits = start(clock, {**CODES, "expires_in": 12})
+    polls = 0
+
+    def run() -> None:
+        nonlocal polls
+        request = poll(flow, clock, waits, None)
+        while True:
+            assert isinstance(request, HttpRequest)
+            polls += 1
+            request = poll(flow, clock, waits, error("authorization_pending"))
+
+    with pytest.raises(InteractionRequired, match="expired"):
+        run()
+    assert polls == 2  # at 5 s and 10 s; at 15 s the code is gone
+
+
+def test_other_errors_propagate() -> None:
+    """An unexpected error (invalid_client) is raised as TokenRequestError."""
+    clock = FakeClock()
+    flow, _, waits = start(clock)
+    poll(flow, clock, waits, None)
+    with pytest.raises(TokenRequestError) as info:
+        poll(flow, clock, waits, error("invalid_client"))
+    assert info.value.error == "invalid_client"
+
+
+@pytest.mark.parametrize(
+    ("response", "kind"),
+    [
+        (error("invalid_scope"), TokenRequestError),
+        (json_response({"user_code": "X"}), InvalidTokenResponse),
+        (HttpResponse(200, Headers({}), b"<html>", ""), InvalidTokenResponse),
+    ],
+)
+def test_bad_device_authorization_answers(response: HttpResponse, kind: type[Exception]) -> None:
+    """Refusals and incomplete answers from the device endpoint are typed errors."""
+    with pytest.raises(kind):
+        parse_device_authorization_response(response, received_at=0.0, url=DEVICE_URL)
+
+
+def test_confidential_client_authenticates_at_device_endpoint() -> None:
+    """A client with a secret authenticates the device request too (Basic)."""
+    endpoint = TokenEndpoint(TOKEN_URL, ClientAuth("cli", Secret("cli-secret-123")))
+    flow = device_code_flow(endpoint, DEVICE_URL, prompt=print, clock=FakeClock())
+    request = next(flow)
+    assert isinstance(request, HttpRequest)
+    assert request.headers["Authorization"].startswith("Basic ")
+    assert "cli-secret-123" in request.secrets
