@@ -12,6 +12,9 @@
   mutual-authentication token on every authenticated response;
 * ``/krb-nomutual/`` the same, but the server token is removed from non-401 responses;
 * ``/krb-deleg/``    the same, storing delegated credentials in ``<root>/deleg``;
+* ``/open/``         no authentication (a target for the proxy);
+* a forward proxy (``KerberosSite.proxy``, ``ProxyRequests On``) that demands Kerberos
+  (407 + ``Proxy-Authenticate: Negotiate``);
 * ``/ntlm/``         NTLM through gss-ntlmssp (``GssapiConnectionBound On``), users from
   ``NTLM_USER_FILE``: ``TESTDOM\\alice`` with ``NTLM_PASSWORD``.
 
@@ -86,6 +89,8 @@ LoadModule auth_gssapi_module {modules}/mod_auth_gssapi.so
 LoadModule cgi_module {modules}/mod_cgi.so
 LoadModule dir_module {modules}/mod_dir.so
 LoadModule headers_module {modules}/mod_headers.so
+LoadModule proxy_module {modules}/mod_proxy.so
+LoadModule proxy_http_module {modules}/mod_proxy_http.so
 StartServers 2
 MinSpareServers 2
 MaxSpareServers 4
@@ -102,6 +107,17 @@ Header always set X-Remote-User "expr=%{{REMOTE_USER}}"
   </Files>
 </Directory>
 {locations}
+Listen 127.0.0.1:{proxy_port}
+<VirtualHost 127.0.0.1:{proxy_port}>
+  ProxyRequests On
+  <Proxy "*">
+    AuthType GSSAPI
+    AuthName "Proxy"
+    GssapiCredStore keytab:{root}/http.keytab
+    GssapiAllowedMech krb5
+    Require valid-user
+  </Proxy>
+</VirtualHost>
 <Location /ntlm/>
   AuthType GSSAPI
   AuthName "NTLM"
@@ -154,10 +170,11 @@ def _ports_free(base: int, count: int) -> bool:
 class KerberosSite:
     """The realm and the Apache in front of it."""
 
-    def __init__(self, realm: Any, root: Path, port: int) -> None:
+    def __init__(self, realm: Any, root: Path, port: int, proxy_port: int) -> None:
         self.realm = realm
         self.root = root
         self.port = port
+        self.proxy = f"http://localhost:{proxy_port}"
         self.access_log = root / "access.log"
         self.principal = realm.user_princ
         self.user_password = realm.password("user")
@@ -224,10 +241,10 @@ def _start_realm() -> Any:
     )
 
 
-def _write_apache(root: Path, realm: Any, port: int) -> None:
+def _write_apache(root: Path, realm: Any, port: int, proxy_port: int) -> None:
     (root / "run").mkdir()
     (root / "rcache").mkdir()
-    names = ("krb", "krb-tampered", "krb-nomutual", "krb-deleg", "ntlm")
+    names = ("krb", "krb-tampered", "krb-nomutual", "krb-deleg", "ntlm", "open")
     (root / "deleg").mkdir()
     for name in names:
         folder = root / "htdocs" / name
@@ -253,7 +270,14 @@ def _write_apache(root: Path, realm: Any, port: int) -> None:
     )
     user = "User www-data\nGroup www-data" if os.geteuid() == 0 else ""
     (root / "httpd.conf").write_text(
-        _CONFIG.format(root=root, port=port, modules=MODULES, user=user, locations=locations)
+        _CONFIG.format(
+            root=root,
+            port=port,
+            proxy_port=proxy_port,
+            modules=MODULES,
+            user=user,
+            locations=locations,
+        )
     )
     for path in [root, *root.rglob("*")]:
         if path.is_dir():
@@ -284,8 +308,8 @@ def kerberos() -> Iterator[KerberosSite]:
     try:
         os.environ["KRB5_CONFIG"] = realm.env["KRB5_CONFIG"]
         os.environ["KRB5CCNAME"] = realm.env["KRB5CCNAME"]
-        port = free_port()
-        _write_apache(root, realm, port)
+        port, proxy_port = free_port(), free_port()
+        _write_apache(root, realm, port, proxy_port)
         process = ServerProcess(
             [APACHE_BIN, "-f", str(root / "httpd.conf"), "-DFOREGROUND"],
             port=port,
@@ -298,7 +322,7 @@ def kerberos() -> Iterator[KerberosSite]:
                 "NTLM_USER_FILE": str(root / "ntlm_users"),
             },
         ).start()
-        yield KerberosSite(realm, root, port)
+        yield KerberosSite(realm, root, port, proxy_port)
     finally:
         if process is not None:
             process.stop()

@@ -212,3 +212,21 @@ def test_delegation(
     assert kerberos.delegated() == []
     assert _send(client, authwire.Negotiate(delegate=True), "GET", url).status == 200
     assert kerberos.delegated() == [kerberos.principal]
+
+
+def test_proxy_407_is_answered_with_proxy_authorization(kerberos: KerberosSite) -> None:
+    """A Kerberos proxy's 407 gets Proxy-Authorization when proxy_hostname= is given."""
+    target = kerberos.url("/open/").replace("localhost", "127.0.0.1")
+    proxies = {"http": kerberos.proxy}
+    auth = authwire.requests.Auth(authwire.Negotiate(proxy_hostname="localhost"))
+    response = requests.get(target, auth=auth, proxies=proxies, timeout=10)
+    assert response.status_code == 200
+    assert response.text == "open ok\n"
+    assert [r.status_code for r in response.history] == [407]
+    with httpx.Client(
+        auth=authwire.httpx.Auth(authwire.Negotiate(proxy_hostname="localhost")),
+        proxy=kerberos.proxy,
+    ) as client:
+        assert client.get(target).status_code == 200
+    unnamed = authwire.requests.Auth(authwire.Negotiate())
+    assert requests.get(target, auth=unnamed, proxies=proxies, timeout=10).status_code == 407

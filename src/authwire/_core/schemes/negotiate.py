@@ -31,12 +31,12 @@ import base64
 import binascii
 import enum
 import threading
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 from urllib.parse import urlsplit
 
 from authwire._core.flow import Attempt, Call, SchemeFlow, Verdict
 from authwire._core.http import HttpResponse
-from authwire._core.redact import Secret, reveal
+from authwire._core.redact import Secret, redact_url, reveal
 from authwire._core.schemes.base import AuthScheme, RequestInfo
 from authwire._core.schemes.challenge import find_challenge
 from authwire._log import logger
@@ -104,9 +104,21 @@ def tls_server_end_point(certificate_der: bytes) -> bytes:
     return b"tls-server-end-point:" + digest.finalize()
 
 
-def _token(response: HttpResponse, scheme: str) -> bytes | None:
+class _Side(NamedTuple):
+    """Who challenges: the origin server (401) or a proxy (407)."""
+
+    status: int
+    challenge: str
+    answer: str
+
+
+_ORIGIN: Final = _Side(401, "WWW-Authenticate", "Authorization")
+_PROXY: Final = _Side(407, "Proxy-Authenticate", "Proxy-Authorization")
+
+
+def _token(response: HttpResponse, scheme: str, side: _Side = _ORIGIN) -> bytes | None:
     """The server token of ``scheme``: ``b""`` if the challenge is bare, ``None`` if absent."""
-    challenge = find_challenge(response.headers.get_all("www-authenticate"), scheme)
+    challenge = find_challenge(response.headers.get_all(side.challenge), scheme)
     if challenge is None:
         return None
     if not challenge.token68:
@@ -126,7 +138,9 @@ class SpnegoScheme(AuthScheme):
     http_scheme: str = "Negotiate"
     protocol: str = "negotiate"
     requires_secure = False
-    header_names = frozenset({"authorization"})
+    header_names = frozenset({"authorization", "proxy-authorization"})
+    proxy_hostname: str | None = None
+    _proxy_needs_name = True  # Kerberos needs the proxy's SPN; NTLM does not
 
     def __init__(
         self,
@@ -197,38 +211,51 @@ class SpnegoScheme(AuthScheme):
     def _host(self, url: str) -> str:
         return self.hostname_override or (urlsplit(url).hostname or "localhost")
 
-    def _attempt(self, token: bytes, context: Any, scheme: str) -> Attempt:
+    def _attempt(self, token: bytes, context: Any, scheme: str, side: _Side) -> Attempt:
         with self._stats_lock:
             self.legs_sent += 1
         value = f"{scheme} {base64.b64encode(token).decode('ascii')}"
-        return Attempt(headers={"Authorization": value}, state=context)
+        return Attempt(headers={side.answer: value}, state=context)
 
     def auth_flow(self, request: RequestInfo, first: Attempt | None = None) -> SchemeFlow:
-        """Answer the server's Negotiate challenge and check its proof of identity."""
+        """Answer the server's (or proxy's) challenge and check its proof of identity."""
         scheme = self.http_scheme
+        side = _ORIGIN
         host = self._host(request.url)
         context: Any = None
         if first is not None:
             attempt = first
         elif self.force_preemptive:
-            context, attempt = yield from self._begin(host, None, scheme)
+            context, attempt = yield from self._begin(host, None, scheme, side)
         else:
             attempt = Attempt()
         response: HttpResponse = yield attempt
         legs = 0 if attempt.is_empty else 1
-        while response.status == 401 and request.can_replay:
+        while request.can_replay and (
+            response.status == side.status or (legs == 0 and response.status == _PROXY.status)
+        ):
             if legs == 0:
-                offered = self._offered(response)
+                if response.status == _PROXY.status:
+                    side = _PROXY
+                    if self.proxy_hostname is None and self._proxy_needs_name:
+                        logger.warning(
+                            "%s: a proxy asked for credentials (407); pass proxy_hostname= "
+                            "(the proxy's Kerberos host name) to answer it",
+                            scheme,
+                        )
+                        return None
+                    host = self.proxy_hostname or host
+                offered = self._offered(response, side)
                 if offered is None:
                     return None  # the server does not offer this scheme here
                 scheme = offered
-            server_token = _token(response, scheme)
+            server_token = _token(response, scheme, side)
             if server_token is None:
                 return None
             if legs == 0:
-                cbt = self._binding_data(request, response)
+                cbt = self._binding_data(request, response) if side is _ORIGIN else None
                 try:
-                    context, attempt = yield from self._begin(host, cbt, scheme)
+                    context, attempt = yield from self._begin(host, cbt, scheme, side)
                 except Exception as exc:  # reported; the caller gets the 401
                     # No ticket, KDC down, unknown SPN: the caller gets the 401.
                     logger.warning("%s: cannot authenticate to %s: %s", scheme, host, exc)
@@ -244,21 +271,21 @@ class SpnegoScheme(AuthScheme):
                     return None
                 if not out:
                     return None
-                attempt = self._attempt(out, context, scheme)
+                attempt = self._attempt(out, context, scheme, side)
             legs += 1
             response = yield attempt
-        if context is None or response.status == 401:
+        if context is None or response.status == side.status:
             return None
-        return (yield from self._check_server(context, response, scheme))
+        return (yield from self._check_server(context, response, scheme, side))
 
-    def _begin(self, host: str, cbt: bytes | None, scheme: str) -> Any:
+    def _begin(self, host: str, cbt: bytes | None, scheme: str, side: _Side) -> Any:
         context = yield Call(self._new_context, args=(host, cbt))
         token = yield Call(self._step, args=(context, None))
-        return context, self._attempt(token or b"", context, scheme)
+        return context, self._attempt(token or b"", context, scheme, side)
 
-    def _offered(self, response: HttpResponse) -> str | None:
+    def _offered(self, response: HttpResponse, side: _Side) -> str | None:
         """The scheme name to answer ``response``'s challenge with, if it offers ours."""
-        if _token(response, self.http_scheme) is not None:
+        if _token(response, self.http_scheme, side) is not None:
             return self.http_scheme
         return None
 
@@ -271,12 +298,14 @@ class SpnegoScheme(AuthScheme):
             return None
         return tls_server_end_point(certificate)
 
-    def _check_server(self, context: Any, response: HttpResponse, scheme: str) -> SchemeFlow:
+    def _check_server(
+        self, context: Any, response: HttpResponse, scheme: str, side: _Side
+    ) -> SchemeFlow:
         """Mutual authentication on the final response; see ``MutualAuthentication``."""
         mode = self.mutual_authentication
         if mode is MutualAuthentication.DISABLED:
             return None
-        token = _token(response, scheme)
+        token = _token(response, scheme, side)
         problem: str | None = None
         if token:
             try:
@@ -289,7 +318,7 @@ class SpnegoScheme(AuthScheme):
         elif context.complete:
             return None  # already proven (e.g. an NTLM-free SPNEGO exchange ended earlier)
         elif mode is MutualAuthentication.REQUIRED:
-            problem = "the response carries no server token (WWW-Authenticate: Negotiate ...)"
+            problem = f"the response carries no server token ({side.challenge}: {scheme} ...)"
         if problem is None:
             return None
         if response.status >= 400:
@@ -306,7 +335,7 @@ class SpnegoScheme(AuthScheme):
             "Check that the URL host is the server's Kerberos name (SPN HTTP/<host>, or "
             "pass hostname_override=), that no proxy rewrites WWW-Authenticate, and the "
             "clocks; mutual_authentication='optional' accepts servers that send no token",
-            url=response.url,
+            url=redact_url(response.url),
         )
 
 
@@ -334,6 +363,10 @@ class Negotiate(SpnegoScheme):
             over HTTPS. On by default.
         password: With ``principal``, get a ticket with this password instead of the
             cache (requires pyspnego's ``krb5`` extra).
+        proxy_hostname: The proxy's host name (its SPN is ``HTTP/<proxy_hostname>``). A
+            407 from a proxy is answered with ``Proxy-Authorization`` only when it is set,
+            and only where the client shows the 407 (plain-http requests through a proxy;
+            requests and httpx handle an HTTPS tunnel's 407 themselves).
 
     Example:
         >>> Negotiate(mutual_authentication="optional")
@@ -351,6 +384,7 @@ class Negotiate(SpnegoScheme):
         delegate: bool = False,
         channel_bindings: bool = True,
         password: str | Secret[str] | None = None,
+        proxy_hostname: str | None = None,
     ) -> None:
         service = "HTTP"
         if target_name is not None:
@@ -371,6 +405,7 @@ class Negotiate(SpnegoScheme):
             raise ConfigurationError("password= needs principal= (the user it belongs to)")
         self.principal = principal
         self.delegate = delegate
+        self.proxy_hostname = proxy_hostname
         self._password = Secret(reveal(password)) if password is not None else None
 
     def __repr__(self) -> str:

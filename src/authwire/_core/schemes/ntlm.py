@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from authwire._core.http import HttpResponse
 from authwire._core.redact import Secret, reveal
-from authwire._core.schemes.negotiate import MutualAuthentication, SpnegoScheme, _token
+from authwire._core.schemes.negotiate import MutualAuthentication, SpnegoScheme, _Side, _token
 from authwire.errors import ConfigurationError
 
 __all__ = ["NTLM"]
@@ -51,6 +51,7 @@ class NTLM(SpnegoScheme):
     http_scheme = "NTLM"
     protocol = "ntlm"
     requires_secure = True
+    _proxy_needs_name = False
 
     def __init__(
         self,
@@ -88,9 +89,9 @@ class NTLM(SpnegoScheme):
             return {"username": NTLMHash(self.username, lm_hash=lm, nt_hash=nt)}
         return {"username": self.username, "password": self._password.reveal()}
 
-    def _offered(self, response: HttpResponse) -> str | None:
+    def _offered(self, response: HttpResponse, side: _Side) -> str | None:
         """``NTLM`` if offered, else ``Negotiate`` (raw NTLM tokens, as IIS accepts)."""
         for scheme in ("NTLM", "Negotiate"):
-            if _token(response, scheme) is not None:
+            if _token(response, scheme, side) is not None:
                 return scheme
         return None
