@@ -12,6 +12,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
+from urllib.parse import parse_qsl
 
 import anyio
 import pytest
@@ -48,6 +49,7 @@ class Endpoint:
         self.started = 0  # received, answered or not (a cancelled caller may never be answered)
         self.status = 200
         self.entered = threading.Event()
+        self.forms: list[dict[str, str]] = []
         self.gate: threading.Event | None = None
         self.async_gate: anyio.Event | None = None
         self._lock = threading.Lock()
@@ -68,6 +70,7 @@ class Endpoint:
 
     def send(self, request: HttpRequest) -> HttpResponse:
         assert request.url == URL
+        self.forms.append(dict(parse_qsl((request.body or b"").decode())))
         with self._lock:
             self.started += 1
         self.entered.set()
@@ -97,8 +100,9 @@ def manager(
     on_refresh: Callable[[RefreshEvent], None] | None = None,
     secret: str = "svc-secret",
     policy: RefreshPolicy | None = None,
+    extra: tuple[tuple[str, str], ...] = (),
 ) -> TokenManager:
-    ep = TokenEndpoint(URL, ClientAuth("svc", Secret(secret)))
+    ep = TokenEndpoint(URL, ClientAuth("svc", Secret(secret)), scope="api.read", extra=extra)
 
     @asynccontextmanager
     async def async_sender() -> AsyncIterator[_AsyncSender]:
@@ -130,7 +134,7 @@ def _sync_waiters(mgr: TokenManager) -> int:
 
 def _wait_until(predicate: Callable[[], bool]) -> None:
     """Spin (yielding the GIL) until ``predicate`` holds; bounded so a bug fails, not hangs."""
-    for _ in range(40_000):  # about 20 s at most
+    for _ in range(20_000):  # about 10 s at most
         if predicate():
             return
         threading.Event().wait(0.0005)
@@ -150,13 +154,15 @@ def test_64_threads_cause_one_token_request(clock: FakeClock) -> None:
         with lock:
             results.append(token)
 
-    threads = [threading.Thread(target=call) for _ in range(64)]
+    threads = [threading.Thread(target=call, daemon=True) for _ in range(64)]
     for t in threads:
         t.start()
-    _wait_until(lambda: endpoint.entered.is_set() and _sync_waiters(mgr) == 63)
-    endpoint.gate.set()
-    for t in threads:
-        t.join()
+    try:
+        _wait_until(lambda: endpoint.entered.is_set() and _sync_waiters(mgr) == 63)
+    finally:
+        endpoint.gate.set()  # also on failure, so no thread is left hanging
+        for t in threads:
+            t.join()
     assert endpoint.started == 1
     assert endpoint.requests == 1
     assert len(results) == 64
@@ -219,6 +225,22 @@ def test_invalidate_is_compare_and_invalidate(clock: FakeClock) -> None:
     assert mgr.invalidate(old) is False  # a second caller that saw the same 401
     assert mgr.get_token() is new
     assert endpoint.requests == 2
+
+
+def test_extra_params_are_kept_on_every_refetch(clock: FakeClock) -> None:
+    """Scope and extra params go with the first fetch, an expiry refetch and a 401 refetch."""
+    endpoint = Endpoint(ttl=60)
+    mgr = manager(endpoint, clock, extra=(("tenant", "t1"), ("resource_id", "r9")))
+    mgr.invalidate(mgr.get_token())
+    mgr.get_token()
+    clock.advance(61)
+    mgr.get_token()
+    assert endpoint.requests == 3
+    for form in endpoint.forms:
+        assert form["tenant"] == "t1"
+        assert form["resource_id"] == "r9"
+        assert form["scope"] == "api.read"
+        assert form["grant_type"] == "client_credentials"
 
 
 def test_invalidated_token_is_not_served_from_the_cache(clock: FakeClock) -> None:
