@@ -29,15 +29,18 @@ __all__ = ["Refresher"]
 
 #: Seconds waited when the token never expires: the refresher just idles.
 _IDLE: Final = 3600.0
+#: The most seconds a refresh is moved ahead of the earliest advisory moment.
+MAX_MARGIN: Final = 10.0
 
 
 class Refresher:
     """Keeps a credential's token fresh in the background.
 
     The token is refreshed a little before the earliest moment a request could find it
-    due (the start of the advisory window, jitter included), so requests always find a
-    fresh token. A failed refresh is retried with exponential back-off while the current
-    token stays in use.
+    due (the start of the advisory window, jitter included; for a one-hour token with the
+    default windows, 340 s before expiry), so requests always find a fresh token. A
+    failed refresh is retried with exponential back-off while the current token stays in
+    use.
 
     Use it as a context manager (a daemon thread)::
 
@@ -120,8 +123,18 @@ class Refresher:
         return self._token
 
     def refresh_at(self, token: Token) -> float:
-        """When ``token`` is refreshed: the earliest start of its advisory window."""
-        return self._policy.schedule(token, 1.0).refresh_at
+        """When ``token`` is refreshed: just before any request could find it due.
+
+        That is a margin before the earliest start of its advisory window (jitter
+        included). The margin is the jitter's span again (a tenth of the advisory window by
+        default), at most ``MAX_MARGIN`` seconds.
+        """
+        schedule = self._policy.schedule(token, 1.0)
+        earliest = schedule.refresh_at
+        if token.expires_at is None or not math.isfinite(earliest):
+            return earliest
+        span = self._policy.schedule(token, 0.0).refresh_at - earliest
+        return earliest - min(span, MAX_MARGIN)
 
     def next_refresh_in(self) -> float | None:
         """Seconds until the next refresh; ``0`` if due now, ``None`` if never.

@@ -638,8 +638,9 @@ def test_refresher_means_no_request_fetches_a_token(
     threads = {name for name, _ in events}
     assert all(name.startswith("authwire-refresher") for name in threads), threads
     assert token_server.count("token") == len(events) == refresher.refreshes
-    # a refresh ~0.68 s after each receipt (advisory = half the lifetime, minus jitter)
-    assert 5 <= refresher.refreshes <= 9
+    # a refresh ~0.6 s after each receipt (advisory = half the lifetime, jitter, margin);
+    # a loaded machine stretches the cycle, so only the order of magnitude is pinned
+    assert 3 <= refresher.refreshes <= 10
 
 
 @pytest.mark.slow

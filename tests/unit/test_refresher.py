@@ -92,10 +92,10 @@ def test_first_round_fetches_and_schedules_before_the_advisory_window(
     assert refresher.next_refresh_in() == 0
     wait = refresher.step()
     assert helper.runs == 1
-    # 600 s token: advisory window 300 s, plus up to 10% jitter -> refresh 270 s after receipt
-    assert wait == pytest.approx(270)
-    assert refresher.next_refresh_in() == pytest.approx(270)
-    clock.advance(269)
+    # 600 s token: advisory window 300 s, up to 30 s of jitter, a 10 s margin -> 260 s
+    assert wait == pytest.approx(260)
+    assert refresher.next_refresh_in() == pytest.approx(260)
+    clock.advance(259)
     assert refresher.step() == pytest.approx(1)
     assert helper.runs == 1
 
@@ -136,7 +136,7 @@ def test_failures_back_off_and_keep_the_token(helper: Helper, clock: FakeClock) 
     helper.failing = False
     refresher.step()
     assert cred.get_token() is not token
-    assert refresher.next_refresh_in() == pytest.approx(270)
+    assert refresher.next_refresh_in() == pytest.approx(260)
     assert helper.runs == 1 + 4 + 1
 
 
