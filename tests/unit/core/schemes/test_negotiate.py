@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -10,11 +14,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from authwire import MutualAuthentication, Negotiate
-from authwire._core.flow import Attempt, SchemeFlow
+from authwire._core.flow import Attempt, Call, SchemeFlow, Verdict
 from authwire._core.http import Headers, HttpResponse
 from authwire._core.schemes.base import RequestInfo
 from authwire._core.schemes.negotiate import tls_server_end_point
-from authwire.errors import ConfigurationError
+from authwire.errors import ConfigurationError, MutualAuthenticationError
 
 REQUEST = RequestInfo(method="GET", url="http://server.example/x")
 
@@ -104,3 +108,187 @@ def test_tls_server_end_point_uses_the_signature_hash() -> None:
     der = x509.load_pem_x509_certificate(pem).public_bytes(Encoding.DER)
     data = tls_server_end_point(der)
     assert data == b"tls-server-end-point:" + hashlib.sha256(der).digest()
+
+
+# -- the whole exchange, in memory: pyspnego's SPNEGO (NTLM inside) as both ends ----------------
+
+PASSWORD = "unit-spnego-pw-61f0"
+SECRET_URL = "http://server.example/x?sig=query-secret-1"
+
+
+@pytest.fixture
+def acceptor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[], Any]:
+    """A factory of in-memory SPNEGO acceptors that know TESTDOM\\alice."""
+    spnego = pytest.importorskip("spnego")
+    users = tmp_path / "users"
+    users.write_text(f"TESTDOM:alice:{PASSWORD}\n")
+    monkeypatch.setenv("NTLM_USER_FILE", str(users))
+    # No realm, no ticket cache: pyspnego's Kerberos attempt fails at once instead of
+    # looking for a KDC of the host's default realm (a DNS query outside Python).
+    (tmp_path / "krb5.conf").write_text("")
+    monkeypatch.setenv("KRB5_CONFIG", str(tmp_path / "krb5.conf"))
+    monkeypatch.setenv("KRB5CCNAME", f"FILE:{tmp_path / 'no-ccache'}")
+
+    def make() -> Any:
+        return spnego.server(protocol="negotiate", options=spnego.NegotiateOptions.use_negotiate)
+
+    return make
+
+
+def _client(**kwargs: Any) -> Negotiate:
+    import spnego
+
+    auth = Negotiate(principal="TESTDOM\\alice", password=PASSWORD, **kwargs)
+    # pyspnego's own SPNEGO, so the exchange needs no KDC (NTLM inside SPNEGO).
+    auth._spnego_options = spnego.NegotiateOptions.use_negotiate
+    return auth
+
+
+def _advance(flow: SchemeFlow, value: Any) -> Any:
+    """Send ``value``; run Call operations as the drivers do (errors thrown back in)."""
+    op = flow.send(value)
+    while isinstance(op, Call):
+        try:
+            result = op.fn(*op.args)
+        except Exception as exc:
+            op = flow.throw(exc)
+        else:
+            op = flow.send(result)
+    return op
+
+
+def _challenge(token: bytes | None, status: int = 401, side: str = "WWW") -> HttpResponse:
+    value = "Negotiate" + (f" {base64.b64encode(token).decode()}" if token else "")
+    name = "WWW-Authenticate" if side == "WWW" else "Proxy-Authenticate"
+    return HttpResponse(status, Headers([(name, value)]), url=SECRET_URL)
+
+
+def _sent(attempt: Attempt, header: str = "Authorization") -> bytes:
+    scheme, _, value = attempt.headers[header].partition(" ")
+    assert scheme == "Negotiate"
+    return base64.b64decode(value)
+
+
+def _exchange(
+    auth: Negotiate, server: Any, header: str = "Authorization"
+) -> tuple[SchemeFlow, bytes]:
+    """Run the legs up to the final response; return the flow and the server's last token."""
+    side = "WWW" if header == "Authorization" else "Proxy"
+    status = 401 if side == "WWW" else 407
+    flow = auth.auth_flow(RequestInfo("GET", SECRET_URL))
+    assert _first(flow).is_empty
+    attempt = _advance(flow, _challenge(None, status, side))
+    reply = server.step(_sent(attempt, header))
+    attempt = _advance(flow, _challenge(reply, status, side))
+    final = server.step(_sent(attempt, header))
+    assert server.complete
+    return flow, final
+
+
+def _tampered(token: bytes) -> bytes:
+    bad = bytearray(token)
+    bad[-3] ^= 0xFF
+    return bytes(bad)
+
+
+def _outcome(flow: SchemeFlow, response: HttpResponse) -> object:
+    try:
+        op = _advance(flow, response)
+    except StopIteration as stop:
+        return stop.value
+    except MutualAuthenticationError:
+        return "raised"
+    raise AssertionError(f"the flow asked for more: {op!r}")
+
+
+@pytest.mark.parametrize(
+    ("mode", "status", "token", "expected"),
+    [
+        ("required", 200, "good", None),
+        ("required", 200, "tampered", "raised"),
+        ("required", 200, "missing", "raised"),
+        ("required", 500, "good", None),
+        ("required", 500, "tampered", Verdict.STRIP),
+        ("required", 500, "missing", Verdict.STRIP),
+        ("optional", 200, "good", None),
+        ("optional", 200, "tampered", "raised"),
+        ("optional", 200, "missing", None),
+        ("optional", 500, "tampered", Verdict.STRIP),
+        ("optional", 500, "missing", None),
+        ("disabled", 200, "tampered", None),
+        ("disabled", 200, "missing", None),
+        ("disabled", 500, "tampered", None),
+    ],
+)
+def test_mutual_authentication_table(
+    acceptor: Callable[[], Any], mode: str, status: int, token: str, expected: object
+) -> None:
+    """Each mode treats a verified, tampered or missing server token as documented."""
+    flow, final = _exchange(_client(mutual_authentication=mode), acceptor())
+    sent = {"good": final, "tampered": _tampered(final), "missing": None}[token]
+    response = _challenge(sent, status) if sent else HttpResponse(status, url=SECRET_URL)
+    assert _outcome(flow, response) == expected
+
+
+def test_mutual_authentication_error_is_secret_free(acceptor: Callable[[], Any]) -> None:
+    """The error says what to check, with the URL redacted and no password."""
+    flow, final = _exchange(_client(), acceptor())
+    with pytest.raises(MutualAuthenticationError) as info:
+        _advance(flow, _challenge(_tampered(final), 200))
+    text = str(info.value) + repr(info.value) + info.value.url
+    assert "hostname_override" in str(info.value)
+    assert PASSWORD not in text
+    assert "query-secret-1" not in text
+
+
+def test_a_refused_token_returns_the_401(acceptor: Callable[[], Any]) -> None:
+    """A bare challenge after our token ends the flow: one round per request, no loop."""
+    auth = _client()
+    flow = auth.auth_flow(REQUEST)
+    _first(flow)
+    assert isinstance(_advance(flow, _challenge(None)), Attempt)
+    assert _outcome(flow, _challenge(None)) is None
+    assert auth.legs_sent == 1
+
+
+def test_preemptive_token_goes_first(acceptor: Callable[[], Any]) -> None:
+    """force_preemptive attaches a token to the very first attempt."""
+    flow = _client(force_preemptive=True).auth_flow(REQUEST)
+    op = next(flow)
+    while isinstance(op, Call):
+        op = flow.send(op.fn(*op.args))
+    assert isinstance(op, Attempt)
+    assert _sent(op)
+
+
+def test_proxy_challenge_gets_proxy_authorization(acceptor: Callable[[], Any]) -> None:
+    """A 407 is answered with Proxy-Authorization when proxy_hostname is set."""
+    flow, final = _exchange(
+        _client(proxy_hostname="proxy.example"), acceptor(), "Proxy-Authorization"
+    )
+    ok = HttpResponse(
+        200, Headers([("Proxy-Authenticate", f"Negotiate {base64.b64encode(final).decode()}")])
+    )
+    assert _outcome(flow, ok) is None
+
+
+def test_proxy_challenge_without_a_name_is_returned() -> None:
+    """Without proxy_hostname the 407 is returned untouched (the SPN would be a guess)."""
+    flow = Negotiate().auth_flow(REQUEST)
+    _first(flow)
+    assert _outcome(flow, _challenge(None, 407, "Proxy")) is None
+
+
+def test_every_gssapi_call_is_a_call_operation(acceptor: Callable[[], Any]) -> None:
+    """Context creation and steps are Call operations, so async drivers run them off-loop."""
+    flow = _client().auth_flow(REQUEST)
+    _first(flow)
+    op = flow.send(_challenge(None))
+    calls = 0
+    while isinstance(op, Call):
+        calls += 1
+        assert op.afn is None
+        assert not op.inline
+        op = flow.send(op.fn(*op.args))
+    assert calls == 2  # make the context, first step
+    assert isinstance(op, Attempt)
