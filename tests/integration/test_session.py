@@ -158,6 +158,16 @@ def test_allow_redirects_false_is_the_default_for_every_method(vendor: VendorSer
     assert vendor.count("GET /echo") == 1
 
 
+def test_per_request_auth_accepts_authwire_credentials(vendor: VendorServer) -> None:
+    """``auth=`` on one request takes an authwire scheme and overrides the session's."""
+    with authwire.Session(authwire.ApiKey("session-key")) as session:
+        session.get(f"{vendor.url}/echo", auth=authwire.ApiKey("one-off", header="X-Once"))
+        session.get(f"{vendor.url}/echo")
+    first, second = (record["headers"] for record in vendor.state.seen[-2:])
+    assert (first.get("x-once"), first.get("x-api-key")) == ("one-off", None)
+    assert (second.get("x-once"), second.get("x-api-key")) == (None, "session-key")
+
+
 def test_headers_referer_and_update_headers_are_sent(vendor: VendorServer) -> None:
     """Default headers, the referer and headers added later all reach the server."""
     with authwire.Session(headers={"X-App": "a1"}, referer="https://app.example.com") as session:

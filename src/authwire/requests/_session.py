@@ -336,7 +336,13 @@ class Session(requests.Session):
     def request(
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
     ) -> requests.Response:
-        """Send a request with the session's defaults (redirects, timeout) filled in."""
+        """Send a request with the session's defaults (redirects, timeout) filled in.
+
+        ``auth=`` may also be an authwire credential or scheme, for this request only.
+        """
+        auth = kwargs.get("auth")
+        if auth is not None and not isinstance(auth, tuple) and not callable(auth):
+            kwargs["auth"] = _auth(auth, None, False)
         kwargs.setdefault("allow_redirects", self.allow_redirects)
         if self.timeout is not None:
             kwargs.setdefault("timeout", self.timeout)
