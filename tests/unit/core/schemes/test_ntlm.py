@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.leakcheck import SecretPlanter
 
 from authwire import NTLM
 from authwire._core.flow import Attempt, Call, SchemeFlow
@@ -123,3 +124,20 @@ def test_repr_and_secrets() -> None:
     assert PASSWORD not in repr(auth)
     assert "password='***'" in repr(auth)
     assert auth.requires_secure
+
+
+def test_no_password_or_hash_in_logs_or_reprs(users: None, planted_secrets: SecretPlanter) -> None:
+    """A refused exchange logs nothing secret, DEBUG included, and reprs hide the secret."""
+    password = planted_secrets.new("ntlm-password")
+    nt_hash = ":" + planted_secrets.new("nthash").encode().hex()[:32].ljust(32, "0")
+    for secret in (password, nt_hash):
+        auth = NTLM("TESTDOM\\alice", secret)
+        server = spnego.server(protocol="ntlm")
+        flow = auth.auth_flow(REQUEST)
+        _run(flow, start=True)
+        challenge = server.step(_token(_run(flow, _r401("NTLM"))))
+        authenticate = _run(flow, _r401("NTLM " + base64.b64encode(challenge).decode()))
+        with pytest.raises(spnego.exceptions.SpnegoError):
+            server.step(_token(authenticate))  # wrong password: the acceptor refuses
+        assert _run(flow, _r401("NTLM")) == ("done", None)
+        planted_secrets.check(repr(auth), str(auth), others=[secret])
