@@ -221,6 +221,16 @@ def test_status_not_listed_is_not_retried(vendor: VendorServer) -> None:
     assert vendor.count("flaky:n") == 1
 
 
+def test_retry_after_is_honoured_even_for_unlisted_statuses(vendor: VendorServer) -> None:
+    """A 429 carrying ``Retry-After`` is retried (after that wait) though not in the list."""
+    with authwire.Session(retries=2, backoff_factor=0, status_to_retry={500}) as session:
+        response = session.get(
+            f"{vendor.url}/flaky", params={"key": "ra", "fail": 1, "status": 429}
+        )
+    assert response.status_code == 200
+    assert vendor.count("flaky:ra") == 2
+
+
 # -- proxies and the environment -----------------------------------------------------------
 
 
