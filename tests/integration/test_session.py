@@ -576,6 +576,19 @@ def test_wrong_password_error_is_typed_and_secret_free(
     planted_secrets.check(str(info.value), repr(info.value), repr(cred))
 
 
+def test_arcgis_login_with_httpx_client(vendor: VendorServer, arcgis: LoginEndpoint) -> None:
+    """The ArcGIS credential works with ``httpx.Client`` too, re-login after revocation."""
+    import httpx
+
+    import authwire.httpx
+
+    with httpx.Client(auth=authwire.httpx.Auth(arcgis), headers={"Referer": REFERER}) as client:
+        assert client.get(f"{vendor.url}/data").status_code == 200
+        vendor.revoke_all()
+        assert client.get(f"{vendor.url}/data").status_code == 200
+    assert (vendor.count("login"), vendor.count("data_401"), vendor.count("data_ok")) == (2, 1, 2)
+
+
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:
     """Async tests run on asyncio and on trio."""
