@@ -142,6 +142,14 @@ class OriginGuard:
             self._allowed.add(self._checked(Origin.of(origin), origin))
 
     @property
+    def prefix(self) -> str | None:
+        """The first approved URL's ``scheme://netloc/`` as spelled; fixed once set.
+
+        A URL that starts with it passes ``check``: integrations test that inline.
+        """
+        return self._fast
+
+    @property
     def origins(self) -> frozenset[Origin]:
         """The origins credentials are bound to (empty until the first request)."""
         return frozenset(self._allowed)

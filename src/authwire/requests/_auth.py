@@ -57,6 +57,25 @@ class _Exchange:
         return response
 
 
+class _SharedExchange(_Exchange):
+    """The hook of the fast path, shared by every request sent with one attempt.
+
+    Strictly private. It is never mutated: on a 401 ``Auth._answer`` swaps it for a
+    per-request ``_Exchange`` that keeps that request's flow. Sharing it saves an
+    allocation per request on the hot path.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, response: requests.Response, **kwargs: Any) -> requests.Response:
+        status = response.status_code
+        if status == 401:
+            return self.auth._answer(self, response, response.connection.send, kwargs)
+        if 300 <= status < 400:
+            self.auth._leave_origin_check(response)
+        return response
+
+
 class Auth(requests.auth.AuthBase):
     """Authenticates requests with an authwire credential or scheme.
 
@@ -89,23 +108,40 @@ class Auth(requests.auth.AuthBase):
         )
         self._fast = self.scheme.fast_attempt
         self._check = self.guard.check
+        self._prefix: str | None = None  # the guard's prefix, once it has one
+        # The last fast attempt, its single header (if that is all it adds) and its hook.
+        self._hot: tuple[Attempt, tuple[str, str] | None, _SharedExchange] | None = None
 
     def __repr__(self) -> str:
         return f"authwire.requests.Auth({self.scheme!r})"
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        self._check(request.url)  # type: ignore[arg-type]
+        url: str = request.url  # type: ignore[assignment]
+        prefix = self._prefix
+        if prefix is None or not url.startswith(prefix):
+            self._check(url)  # the origin check; raises if the URL is not allowed
+            self._prefix = self.guard.prefix
         attempt = self._fast(time.time())
         if attempt is not None:
-            headers = attempt.headers
-            if len(headers) == 1 and not attempt.params and not attempt.cookies:
-                for name, value in headers.items():
-                    request.headers[name] = value
+            hot = self._hot  # one read: another thread may replace it meanwhile
+            if hot is None or hot[0] is not attempt:
+                hot = self._hot = self._heat(attempt)
+            header = hot[1]
+            if header is not None:
+                request.headers[header[0]] = header[1]
             else:
                 apply_attempt(request, attempt)
-            request.hooks["response"].append(_Exchange(self, attempt, None))
+            request.hooks["response"].append(hot[2])
             return request
         return self._start_flow(request)
+
+    def _heat(self, attempt: Attempt) -> tuple[Attempt, tuple[str, str] | None, _SharedExchange]:
+        """What the hot path needs for ``attempt``, worked out once per attempt."""
+        headers = attempt.headers
+        header = None
+        if len(headers) == 1 and not attempt.params and not attempt.cookies:
+            header = next(iter(headers.items()))
+        return attempt, header, _SharedExchange(self, attempt, None)
 
     def _start_flow(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         stepper: SyncStepper[Attempt] = SyncStepper(self.scheme.auth_flow(request_info(request)))
@@ -125,6 +161,14 @@ class Auth(requests.auth.AuthBase):
         """Feed ``response`` to the scheme's flow and replay while it asks to."""
         stepper = exchange.stepper
         if stepper is None:
+            if isinstance(exchange, _SharedExchange):
+                # This request's flow needs state of its own: a private exchange takes
+                # the shared hook's place (later redirect hops call the private one).
+                shared, exchange = exchange, _Exchange(self, exchange.first, None)
+                hooks = response.request.hooks["response"]
+                for index, hook in enumerate(hooks):
+                    if hook is shared:
+                        hooks[index] = exchange
             stepper = SyncStepper(
                 self.scheme.auth_flow(request_info(response.request), exchange.first)
             )
