@@ -175,6 +175,20 @@ def test_arcgis_error_in_a_200_is_a_token_request_error(
     planted_secrets.check(str(err), repr(err), err.snippet, repr(cred))
 
 
+def test_secret_extra_fields_are_sent_and_scrubbed(
+    clock: FakeClock, planted_secrets: SecretPlanter
+) -> None:
+    """An extra field given as ``Secret`` is sent in the clear and scrubbed from errors."""
+    key = planted_secrets.new("key")
+    cred = _cred(clock, body="json", extra_fields={"api_key": authwire.Secret(key)})
+    with pytest.raises(TokenRequestError) as info:
+        _run(cred, _reply({"error": f"key {key} is not valid for this user"}, status=403))
+    (request,), _ = _run(cred, _reply({"access_token": "a"}))
+    assert json.loads(request.body or b"")["api_key"] == key
+    assert key in request.secrets
+    planted_secrets.check(str(info.value), repr(info.value), info.value.snippet, cred.cache_key)
+
+
 def test_http_error_with_message_field(clock: FakeClock) -> None:
     """A 401 with ``{"error": "..."}`` carries that text and the status."""
     with pytest.raises(TokenRequestError) as info:

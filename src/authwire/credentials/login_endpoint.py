@@ -155,7 +155,18 @@ def _put(data: dict[str, Any], path: Path, value: Any) -> None:
     data[path[-1]] = value
 
 
+def _plain(value: Any) -> Any:
+    return value.reveal() if isinstance(value, Secret) else value
+
+
+def _secrets(spec: LoginSpec) -> tuple[str, ...]:
+    """The password and every extra field given as a ``Secret``."""
+    extra = [v.reveal() for v in spec.extra_fields.values() if isinstance(v, Secret)]
+    return (spec.password.reveal(), *(str(v) for v in extra if v))
+
+
 def _form_value(value: Any) -> str:
+    value = _plain(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -168,7 +179,7 @@ def build_login_request(spec: LoginSpec) -> HttpRequest:
     if spec.body == "json":
         payload: dict[str, Any] = {}
         for name, value in spec.extra_fields.items():
-            _put(payload, tuple(name.split(".")), value)
+            _put(payload, tuple(name.split(".")), _plain(value))
         _put(payload, spec.username_field, spec.username)
         _put(payload, spec.password_field, password)
         body = json.dumps(payload).encode()
@@ -179,7 +190,7 @@ def build_login_request(spec: LoginSpec) -> HttpRequest:
         fields.append((".".join(spec.password_field), password))
         body = form_body(fields)
         headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
-    return HttpRequest("POST", spec.url, Headers(headers), body, secrets=(password,))
+    return HttpRequest("POST", spec.url, Headers(headers), body, secrets=_secrets(spec))
 
 
 def _error_fields(error: Any, secrets: Sequence[str]) -> tuple[str | None, str | None]:
@@ -208,7 +219,7 @@ def parse_login_response(response: HttpResponse, spec: LoginSpec, *, received_at
             ``error`` (ArcGIS answers a failed login with HTTP 200 and an error object).
         InvalidTokenResponse: No JSON, or no token at ``token_path``.
     """
-    secrets = (spec.password.reveal(),)
+    secrets = _secrets(spec)
     where = redact_url(spec.url)
     excerpt = snippet(response.body, secrets)
     try:
@@ -300,7 +311,8 @@ class LoginEndpoint(ManagedCredential):
             ``"username"``.
         password_field: The field for the password. Default ``"password"``.
         extra_fields: More fields sent with every login (``{"client": "referer",
-            "referer": "https://app", "expiration": 60, "f": "json"}``).
+            "referer": "https://app", "expiration": 60, "f": "json"}``). Wrap secret
+            values in ``authwire.Secret``: they are then kept out of errors and logs.
         headers: Extra headers for the login request.
         token_path: Where the token is in the JSON answer, dotted (``"data.access_token"``).
             Default ``"access_token"``.
@@ -442,7 +454,10 @@ class LoginEndpoint(ManagedCredential):
             "url": spec.url,
             "username": spec.username,
             "password": secret_fingerprint(spec.password.reveal()),
-            "fields": sorted(f"{k}={v}" for k, v in spec.extra_fields.items()),
+            "fields": sorted(
+                f"{k}={secret_fingerprint(v.reveal()) if isinstance(v, Secret) else v}"
+                for k, v in spec.extra_fields.items()
+            ),
             "token_path": list(spec.token_path),
         }
 
