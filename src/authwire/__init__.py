@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from authwire._core.oauth2.device import DeviceAuthorization
+from authwire._core.oauth2.dpop import DPoPKey
 from authwire._core.policy import RefreshPolicy
 from authwire._core.redact import Secret
 from authwire._core.retry import RetryPolicy
@@ -82,6 +83,7 @@ __all__ = [
     "Credential",
     "CredentialChain",
     "CredentialUnavailable",
+    "DPoPKey",
     "DeviceAuthorization",
     "DeviceCode",
     "DigestAuth",

@@ -19,6 +19,7 @@ client_id      authentication                      grants
 =============  ==================================  ==========================================
 cc-client      client_secret_basic/post            client_credentials, token exchange, JWT bearer
 hs-client      client_secret_jwt (HS256)           client_credentials
+nonce-client   client_secret_basic/post            client_credentials; DPoP nonces required
 pk-client      private_key_jwt (keys made per run) client_credentials, JWT bearer
 app            client_secret_basic/post            code, refresh, device, password
 public-app     none (public)                       code, refresh, device, password
@@ -51,6 +52,7 @@ __all__ = ["OidcProvider", "oidc"]
 SERVER_DIR = Path(__file__).parent / "servers" / "oidc"
 
 CC_CLIENT = ("cc-client", "cc-secret")
+NONCE_CLIENT = ("nonce-client", "nonce-secret")
 HS_CLIENT = ("hs-client", "hs-client-secret-0123456789abcdef0123456789")
 APP_CLIENT = ("app", "app-secret")
 PUBLIC_CLIENT = "public-app"

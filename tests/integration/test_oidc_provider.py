@@ -20,6 +20,7 @@ from tests.integration._oidc import (
     APP_CLIENT,
     CC_CLIENT,
     HS_CLIENT,
+    NONCE_CLIENT,
     PK_CLIENT,
     PUBLIC_CLIENT,
     OidcProvider,
@@ -37,6 +38,7 @@ from authwire import (
     Credential,
     DeviceAuthorization,
     DeviceCode,
+    DPoPKey,
     InteractionRequired,
     JwtBearer,
     MemoryCache,
@@ -662,3 +664,87 @@ def test_arevoke_on_trio(oidc: OidcProvider) -> None:
     # A JWT access token cannot be revoked by this provider and no refresh token exists:
     # the call succeeds and reports that nothing was revoked.
     assert anyio.run(main, backend="trio") is False
+
+
+# -- DPoP (RFC 9449) -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_dpop_bound_token_with_proofs(oidc: OidcProvider, kind: str) -> None:
+    """dpop=True gets a DPoP token bound to the key; the API checks proof, ath and jkt."""
+    cred = ClientCredentials(
+        issuer=oidc.issuer,
+        client_id=CC_CLIENT[0],
+        client_secret=CC_CLIENT[1],
+        dpop=True,
+        cache=MemoryCache(),
+    )
+    status, body = call_api(kind, cred, oidc.api + "/orders?page=2")
+    assert (status, body["scheme"]) == (200, "DPoP")
+    token = cred.get_token()
+    assert token.token_type == "DPoP"
+    assert cred.dpop_key is not None
+    assert token.claims["cnf"] == {"jkt": cred.dpop_key.thumbprint}
+
+
+def test_dpop_nonce_at_token_endpoint(oidc: OidcProvider) -> None:
+    """A token endpoint demanding a nonce is answered once; the nonce is then reused."""
+    key = DPoPKey()
+    before = oidc.token_requests(NONCE_CLIENT[0], "client_credentials")
+    first = ClientCredentials(
+        token_url=oidc.token_url,
+        client_id=NONCE_CLIENT[0],
+        client_secret=NONCE_CLIENT[1],
+        dpop=key,
+        cache=MemoryCache(),
+    )
+    assert first.get_token().token_type == "DPoP"
+    assert oidc.token_requests(NONCE_CLIENT[0], "client_credentials") == before + 2
+    second = ClientCredentials(
+        token_url=oidc.token_url,
+        client_id=NONCE_CLIENT[0],
+        client_secret=NONCE_CLIENT[1],
+        dpop=key,
+        scope="api:read",
+        cache=MemoryCache(),
+    )
+    status, body = call_api("requests", second, oidc.api)
+    assert (status, body["scheme"]) == (200, "DPoP")
+    assert oidc.token_requests(NONCE_CLIENT[0], "client_credentials") == before + 3
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_dpop_nonce_at_resource(oidc: OidcProvider, kind: str) -> None:
+    """A resource's use_dpop_nonce 401 is answered once with the nonce, then remembered."""
+    cred = ClientCredentials(
+        issuer=oidc.issuer,
+        client_id=CC_CLIENT[0],
+        client_secret=CC_CLIENT[1],
+        dpop=True,
+        cache=MemoryCache(),
+    )
+    before = oidc.stats()["api"]["401"]
+    assert call_api(kind, cred, oidc.api + "/nonce")[0] == 200
+    assert oidc.stats()["api"]["401"] == before + 1
+    assert call_api(kind, cred, oidc.api + "/nonce")[0] == 200
+    assert oidc.stats()["api"]["401"] == before + 1
+
+
+def test_dpop_refresh_of_a_device_login(oidc: OidcProvider) -> None:
+    """A public client's DPoP-bound refresh token refreshes with a proof from the same key."""
+    cred = DeviceCode(
+        issuer=oidc.issuer,
+        client_id=PUBLIC_CLIENT,
+        scope="api:read",
+        prompt=lambda auth: oidc.approve_device(auth.verification_uri, auth.user_code),
+        poll_interval=0,
+        dpop=True,
+        cache=MemoryCache(),
+    )
+    first = cred.get_token()
+    assert first.token_type == "DPoP"
+    before = oidc.token_requests(PUBLIC_CLIENT, "refresh_token")
+    cred.invalidate(first)
+    status, body = call_api("httpx", cred, oidc.api)
+    assert (status, body["scheme"], body["sub"]) == (200, "DPoP", "test-user")
+    assert oidc.token_requests(PUBLIC_CLIENT, "refresh_token") == before + 1

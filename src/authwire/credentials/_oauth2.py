@@ -19,12 +19,14 @@ from authwire._core.flow import Flow, drive_sync
 from authwire._core.oauth2.assertion import load_signing_key
 from authwire._core.oauth2.client_auth import AuthMethod, ClientAuth
 from authwire._core.oauth2.discovery import ProviderMetadata, discover_flow
+from authwire._core.oauth2.dpop import DPoPAuth, DPoPKey
 from authwire._core.oauth2.grants import refresh_token_flow
 from authwire._core.oauth2.id_token import verify_id_token_flow
 from authwire._core.oauth2.revocation import revoke_flow
 from authwire._core.oauth2.token_request import TokenEndpoint, normalize_scope
 from authwire._core.origin import require_secure
 from authwire._core.redact import Secret, reveal
+from authwire._core.schemes.base import AuthScheme
 from authwire._core.token import Token
 from authwire.caches.base import secret_fingerprint
 from authwire.credentials.base import ManagedCredential
@@ -62,6 +64,8 @@ class OAuth2Credential(ManagedCredential):
             secret, ``private_key_jwt`` with a key, ``none`` without either.
         extra_params: More form parameters, sent with every token request.
         allow_insecure: Permit a plain-http endpoint that is not on loopback.
+        dpop: Bind tokens to a key with DPoP (RFC 9449): ``True`` for a fresh ES256 key,
+            or a ``DPoPKey``. Default ``False``.
         **options: See ``ManagedCredential``.
     """
 
@@ -88,6 +92,7 @@ class OAuth2Credential(ManagedCredential):
         auth_method: AuthMethod | str | None = None,
         extra_params: Mapping[str, str] | None = None,
         allow_insecure: bool = False,
+        dpop: bool | DPoPKey = False,
         **options: Any,
     ) -> None:
         if bool(token_url) == bool(issuer):
@@ -96,6 +101,9 @@ class OAuth2Credential(ManagedCredential):
         assert where is not None
         require_secure(where, allow_insecure=allow_insecure, what=self._grant_name)
         self._allow_insecure = allow_insecure
+        self._dpop: DPoPKey | None = (
+            dpop if isinstance(dpop, DPoPKey) else DPoPKey() if dpop else None
+        )
         self._issuer = issuer.rstrip("/") if issuer else None
         secret = reveal(client_secret)
         key = private_key.reveal() if isinstance(private_key, Secret) else private_key
@@ -127,6 +135,7 @@ class OAuth2Credential(ManagedCredential):
             audience=audience,
             resource=(resource,) if isinstance(resource, str) else tuple(resource or ()),
             extra=tuple((extra_params or {}).items()),
+            dpop=self._dpop,
         )
         super().__init__(**options)
 
@@ -141,6 +150,17 @@ class OAuth2Credential(ManagedCredential):
 
     def _repr_extra(self) -> str:
         return ""
+
+    def as_scheme(self) -> AuthScheme:
+        """How the token is sent: with a DPoP proof when ``dpop=`` is on, else as bearer."""
+        if self._dpop is not None:
+            return DPoPAuth(self, self._dpop, self._clock)
+        return super().as_scheme()
+
+    @property
+    def dpop_key(self) -> DPoPKey | None:
+        """The key tokens are bound to, with ``dpop=``."""
+        return self._dpop
 
     @property
     def token_url(self) -> str | None:
@@ -172,6 +192,7 @@ class OAuth2Credential(ManagedCredential):
             "audience": endpoint.audience,
             "resource": list(endpoint.resource),
             "extra": sorted(endpoint.extra),
+            "dpop": self._dpop.thumbprint if self._dpop else None,
             **self._identity_extra(),
         }
 

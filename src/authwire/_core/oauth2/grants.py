@@ -43,7 +43,17 @@ def token_flow(
     request = build_token_request(
         endpoint, grant_type, params, secrets=secrets, include_scope=include_scope, now=sent_at
     )
-    response = yield from send_with_retries(request, retry, now=clock, rand=rand)
+    if endpoint.dpop is None:
+        response = yield from send_with_retries(request, retry, now=clock, rand=rand)
+    else:
+        from authwire._core.oauth2.dpop import dpop_send_flow
+
+        response = yield from dpop_send_flow(
+            request,
+            endpoint.dpop,
+            lambda signed: send_with_retries(signed, retry, now=clock, rand=rand),
+            clock,
+        )
     return parse_token_response(
         response, received_at=sent_at, url=endpoint.url, secrets=request.secrets
     )

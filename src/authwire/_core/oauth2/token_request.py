@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from authwire._core.http import Headers, HttpRequest, form_body
 from authwire._core.oauth2.client_auth import ClientAuth
@@ -34,6 +35,7 @@ class TokenEndpoint:
         resource: RFC 8707 resource indicators, if any.
         extra: More form parameters, sent on every request (kept on every re-fetch).
         headers: More HTTP headers for token requests.
+        dpop: The ``DPoPKey`` that token requests carry proofs of (RFC 9449), if any.
     """
 
     url: str
@@ -43,6 +45,7 @@ class TokenEndpoint:
     resource: tuple[str, ...] = ()
     extra: tuple[tuple[str, str], ...] = ()
     headers: tuple[tuple[str, str], ...] = field(default=())
+    dpop: Any = field(default=None, repr=False, compare=False)
 
 
 def build_token_request(
