@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 import requests
+import urllib3
 from tests.integration._nginx import KEY_PASSWORD, MtlsServer, mtls
 
 import authwire
@@ -43,8 +44,8 @@ def test_requests_presents_each_form(mtls: MtlsServer, form: str) -> None:
     """nginx accepts the client certificate in every form through a requests adapter."""
     cert = _certificate(mtls, form)
     with requests.Session() as session:
-        session.mount(mtls.url, cert.requests_adapter(verify=mtls.ca))
-        response = session.get(mtls.url)
+        session.mount(mtls.url, cert.requests_adapter())
+        response = session.get(mtls.url, verify=mtls.ca)
     assert response.status_code == 200
     assert _accepted(response.text)
     assert response.history == []
@@ -103,16 +104,14 @@ def test_requests_by_ip_with_server_hostname(mtls: MtlsServer) -> None:
     """Connecting by IP works with server_hostname= and fails the name check without it."""
     cert = authwire.ClientCertificate(mtls.cert, mtls.key)
     with requests.Session() as session:
-        session.mount(
-            mtls.ip_url, cert.requests_adapter(verify=mtls.ca, server_hostname="localhost")
-        )
-        response = session.get(mtls.ip_url)
+        session.mount(mtls.ip_url, cert.requests_adapter(server_hostname="localhost"))
+        response = session.get(mtls.ip_url, verify=mtls.ca)
     assert response.status_code == 200
     assert _accepted(response.text)
     with requests.Session() as session:
-        session.mount(mtls.ip_url, cert.requests_adapter(verify=mtls.ca))
+        session.mount(mtls.ip_url, cert.requests_adapter())
         with pytest.raises(requests.exceptions.SSLError, match=r"127\.0\.0\.1"):
-            session.get(mtls.ip_url)
+            session.get(mtls.ip_url, verify=mtls.ca)
 
 
 def test_httpx_by_ip_with_server_hostname(mtls: MtlsServer) -> None:
@@ -135,8 +134,8 @@ def test_composed_with_an_api_key_on_requests(mtls: MtlsServer) -> None:
     cert = authwire.ClientCertificate(mtls.cert, mtls.key_encrypted, KEY_PASSWORD)
     auth = cert + authwire.ApiKey("k-123", header="X-Api-Key")
     with requests.Session() as session:
-        session.mount(mtls.url, cert.requests_adapter(auth=auth, verify=mtls.ca))
-        response = session.get(mtls.url)
+        session.mount(mtls.url, cert.requests_adapter(auth=auth))
+        response = session.get(mtls.url, verify=mtls.ca)
     assert response.status_code == 200
     assert _accepted(response.text)
     assert "key=k-123" in response.text
@@ -151,3 +150,16 @@ def test_composed_with_an_api_key_on_httpx(mtls: MtlsServer) -> None:
     assert response.status_code == 200
     assert _accepted(response.text)
     assert "key=k-456" in response.text
+
+
+def test_requests_verify_settings_apply(mtls: MtlsServer) -> None:
+    """requests' verify= decides server checks: CA bundle passes, system CAs fail, False skips."""
+    cert = authwire.ClientCertificate(mtls.p12, password=KEY_PASSWORD)
+    with requests.Session() as session:
+        session.trust_env = False  # REQUESTS_CA_BUNDLE would override session.verify
+        session.mount(mtls.url, cert.requests_adapter())
+        assert _accepted(session.get(mtls.url, verify=mtls.ca).text)
+        with pytest.warns(urllib3.exceptions.InsecureRequestWarning):
+            assert _accepted(session.get(mtls.url, verify=False).text)
+        with pytest.raises(requests.exceptions.SSLError, match="CERTIFICATE_VERIFY_FAILED"):
+            session.get(mtls.url)

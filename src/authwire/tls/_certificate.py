@@ -247,27 +247,24 @@ class ClientCertificate(AuthScheme):
         self,
         *,
         auth: AuthLike | None = None,
-        verify: Verify = True,
         server_hostname: str | None = None,
         **adapter_kwargs: Any,
     ) -> HTTPAdapter:
-        """A requests transport adapter whose connections present this certificate.
+        """A requests transport adapter whose HTTPS connections present this certificate.
 
         Mount it on the prefix it is for: ``session.mount("https://api.example.com/",
-        cert.requests_adapter())``. requests' own ``verify=`` still applies on top.
+        cert.requests_adapter())``. The server is verified as requests' own ``verify=``
+        says (the system CAs by default, a CA bundle path, or ``False``).
 
         Args:
             auth: Credentials to apply too (an ``authwire.requests.AuthAdapter`` is made).
-            verify: As for ``ssl_context``.
             server_hostname: The name to send (SNI) and check the server certificate
                 against, when the URL holds an IP address or another name.
             **adapter_kwargs: Passed to ``requests.adapters.HTTPAdapter``.
         """
         from authwire.tls._requests import tls_adapter
 
-        return tls_adapter(
-            self.ssl_context(verify), auth=auth, server_hostname=server_hostname, **adapter_kwargs
-        )
+        return tls_adapter(self, auth=auth, server_hostname=server_hostname, **adapter_kwargs)
 
     def httpx_transport(
         self, *, verify: Verify = True, server_hostname: str | None = None, **kwargs: Any

@@ -1,67 +1,99 @@
-"""requests adapters that present a client certificate. Strictly private module."""
+"""requests adapters that present a client certificate. Strictly private module.
+
+Server verification follows requests' own ``verify=`` (session or per request). urllib3
+adapts a given ``SSLContext`` to each request's ``verify``, and a context that checks host
+names cannot be switched to verify nothing, so the adapter keeps one context per kind of
+verification (none, the system CAs, a CA bundle of one's own) and puts the right one in
+the pool key; urllib3 loads a CA bundle passed by requests into the "own" context.
+"""
 
 from __future__ import annotations
 
 import ssl
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from requests.adapters import HTTPAdapter
 
 from authwire._core.schemes.base import AuthLike
 from authwire.requests import AuthAdapter
 
+if TYPE_CHECKING:
+    import requests
+
+    from authwire.tls._certificate import ClientCertificate
+
 __all__ = ["TLSAdapter", "TLSAuthAdapter", "tls_adapter"]
 
 
 class _TLSPools:
-    """Gives every pool (direct or through a proxy) the adapter's ``SSLContext``."""
+    """Gives every HTTPS pool (direct or through a proxy) a context with the certificate."""
 
-    _authwire_ssl_context: ssl.SSLContext
+    _authwire_certificate: ClientCertificate
     _authwire_server_hostname: str | None
+    _authwire_contexts: dict[str, ssl.SSLContext]
 
-    def _tls_kwargs(self, pool_kwargs: dict[str, Any]) -> dict[str, Any]:
-        pool_kwargs["ssl_context"] = self._authwire_ssl_context
-        if self._authwire_server_hostname:
-            pool_kwargs["server_hostname"] = self._authwire_server_hostname
-            pool_kwargs["assert_hostname"] = self._authwire_server_hostname
-        return pool_kwargs
+    def _authwire_setup(self, certificate: ClientCertificate, server_hostname: str | None) -> None:
+        self._authwire_certificate = certificate
+        self._authwire_server_hostname = server_hostname
+        self._authwire_contexts = {}
 
-    def init_poolmanager(
-        self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any
-    ) -> None:
-        """Create the pool manager with the TLS settings added."""
-        super().init_poolmanager(  # type: ignore[misc]
-            connections, maxsize, block, **self._tls_kwargs(pool_kwargs)
+    def _authwire_context(self, verify: Any) -> ssl.SSLContext:
+        kind = "none" if verify is False else "default" if verify in (True, None) else "own"
+        context = self._authwire_contexts.get(kind)
+        if context is None:
+            if kind == "default":
+                context = ssl.create_default_context()
+            else:
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                if kind == "none":
+                    context.check_hostname = False
+                    context.verify_mode = ssl.CERT_NONE
+            self._authwire_certificate.load_into(context)
+            context = self._authwire_contexts.setdefault(kind, context)
+        return context
+
+    def build_connection_pool_key_attributes(
+        self, request: requests.PreparedRequest, verify: Any, cert: Any = None
+    ) -> Any:
+        """Add the client-certificate context and the TLS name to the pool key."""
+        host_params: dict[str, Any]
+        pool_kwargs: dict[str, Any]
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(  # type: ignore[misc]
+            request, verify, cert
         )
-
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        """Pools behind a proxy present the certificate too."""
-        return super().proxy_manager_for(proxy, **self._tls_kwargs(proxy_kwargs))  # type: ignore[misc]
+        if host_params.get("scheme") == "https":
+            pool_kwargs["ssl_context"] = self._authwire_context(verify)
+            if self._authwire_server_hostname:
+                pool_kwargs["server_hostname"] = self._authwire_server_hostname
+                pool_kwargs["assert_hostname"] = self._authwire_server_hostname
+        return host_params, pool_kwargs
 
 
 class TLSAdapter(_TLSPools, HTTPAdapter):
-    """An ``HTTPAdapter`` whose HTTPS connections use ``ssl_context``.
+    """An ``HTTPAdapter`` whose HTTPS connections present a client certificate.
 
     Args:
-        ssl_context: The context (e.g. ``ClientCertificate.ssl_context()``).
+        certificate: The ``ClientCertificate``.
         server_hostname: TLS name (SNI and certificate check) when the URL holds an IP.
         **adapter_kwargs: Passed to ``HTTPAdapter``.
     """
 
     def __init__(
-        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, **adapter_kwargs: Any
+        self,
+        certificate: ClientCertificate,
+        server_hostname: str | None = None,
+        **adapter_kwargs: Any,
     ) -> None:
-        self._authwire_ssl_context = ssl_context
-        self._authwire_server_hostname = server_hostname
+        self._authwire_setup(certificate, server_hostname)
         super().__init__(**adapter_kwargs)
 
 
 class TLSAuthAdapter(_TLSPools, AuthAdapter):
-    """An ``authwire.requests.AuthAdapter`` whose HTTPS connections use ``ssl_context``.
+    """An ``authwire.requests.AuthAdapter`` whose HTTPS connections present a certificate.
 
     Args:
         auth: The credentials to apply as well.
-        ssl_context: The context (e.g. ``ClientCertificate.ssl_context()``).
+        certificate: The ``ClientCertificate``.
         server_hostname: TLS name (SNI and certificate check) when the URL holds an IP.
         **adapter_kwargs: Passed to ``AuthAdapter``.
     """
@@ -69,17 +101,16 @@ class TLSAuthAdapter(_TLSPools, AuthAdapter):
     def __init__(
         self,
         auth: AuthLike,
-        ssl_context: ssl.SSLContext,
+        certificate: ClientCertificate,
         server_hostname: str | None = None,
         **adapter_kwargs: Any,
     ) -> None:
-        self._authwire_ssl_context = ssl_context
-        self._authwire_server_hostname = server_hostname
+        self._authwire_setup(certificate, server_hostname)
         super().__init__(auth, **adapter_kwargs)
 
 
 def tls_adapter(
-    ssl_context: ssl.SSLContext,
+    certificate: ClientCertificate,
     *,
     auth: AuthLike | None,
     server_hostname: str | None,
@@ -87,5 +118,5 @@ def tls_adapter(
 ) -> HTTPAdapter:
     """A ``TLSAdapter``, or a ``TLSAuthAdapter`` when there are credentials to apply."""
     if auth is None:
-        return TLSAdapter(ssl_context, server_hostname, **adapter_kwargs)
-    return TLSAuthAdapter(auth, ssl_context, server_hostname, **adapter_kwargs)
+        return TLSAdapter(certificate, server_hostname, **adapter_kwargs)
+    return TLSAuthAdapter(auth, certificate, server_hostname, **adapter_kwargs)
