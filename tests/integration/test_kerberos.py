@@ -20,13 +20,7 @@ __all__ = ["kerberos"]
 
 pytestmark = pytest.mark.integration
 
-CLIENTS = ["requests", "httpx", "httpx-async"]
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    """Run each async test once per event loop."""
-    return str(request.param)
+CLIENTS = ["requests", "httpx", "httpx-asyncio", "httpx-trio"]
 
 
 class Reply:
@@ -40,7 +34,7 @@ class Reply:
 
 
 def _send(client: str, auth: authwire.AuthScheme, method: str, url: str, **kw: Any) -> Reply:
-    """One request through ``client`` (the async one runs on a fresh asyncio loop)."""
+    """One request through ``client`` (async ones on a fresh asyncio or trio loop)."""
     if client == "requests":
         if "content" in kw:
             kw["data"] = kw.pop("content")
@@ -58,7 +52,7 @@ def _send(client: str, auth: authwire.AuthScheme, method: str, url: str, **kw: A
         return Reply(h.status_code, dict(h.headers), h.text, len(h.history))
 
     runner: Callable[[], Awaitable[Reply]] = go
-    return anyio.run(runner)
+    return anyio.run(runner, backend=client.removeprefix("httpx-"))
 
 
 @pytest.mark.parametrize("client", CLIENTS)

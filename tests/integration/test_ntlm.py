@@ -25,13 +25,7 @@ __all__ = ["kerberos", "ntlm_acceptor", "ntlm_tls_acceptor"]
 
 pytestmark = pytest.mark.integration
 
-CLIENTS = ["requests", "httpx", "httpx-async"]
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    """Run each async test once per event loop."""
-    return str(request.param)
+CLIENTS = ["requests", "httpx", "httpx-asyncio", "httpx-trio"]
 
 
 def _context(verify: str | None) -> ssl.SSLContext | bool:
@@ -67,7 +61,7 @@ def _get(
             h = await c.request(kw.pop("method", "GET"), url, **kw)
             return h.status_code, h.text
 
-    return anyio.run(go)
+    return anyio.run(go, backend=client.removeprefix("httpx-"))
 
 
 @pytest.mark.parametrize("client", CLIENTS)
