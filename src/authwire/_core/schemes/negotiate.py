@@ -14,7 +14,11 @@ The flow, per request:
    per request, and never more than ``MAX_LEGS`` legs, so no recursion.
 3. On the final response the server's token (``WWW-Authenticate: Negotiate <token>``) is
    fed to the context to prove the server's identity (mutual authentication); see
-   ``MutualAuthentication`` for what happens when that fails.
+   ``MutualAuthentication`` for what happens when that fails. An error response that
+   fails is returned with ``Verdict.STRIP``: the integration empties it.
+
+A proxy's 407 is answered the same way with ``Proxy-Authenticate``/``Proxy-Authorization``
+when ``proxy_hostname`` names the proxy.
 
 Every GSSAPI/SSPI call (making a context, ``step``) is a ``Call`` operation, so on the
 async path it runs in a worker thread, never on the event loop.
@@ -407,6 +411,9 @@ class Negotiate(SpnegoScheme):
         self.delegate = delegate
         self.proxy_hostname = proxy_hostname
         self._password = Secret(reveal(password)) if password is not None else None
+        # With a password SPNEGO may fall back to NTLM, whose response can be cracked
+        # offline: then plain http is refused off loopback, as for NTLM itself.
+        self.requires_secure = self._password is not None
 
     def __repr__(self) -> str:
         parts = [f"mutual_authentication={self.mutual_authentication.value!r}"]

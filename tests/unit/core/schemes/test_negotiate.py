@@ -75,6 +75,8 @@ def test_default_is_required_and_repr_hides_password() -> None:
     assert auth.mutual_authentication is MutualAuthentication.REQUIRED
     assert "pw-in-repr-8c1d" not in repr(auth)
     assert "password='***'" in repr(auth)
+    assert auth.requires_secure  # an NTLM fallback must not go over plain http
+    assert not Negotiate().requires_secure  # Kerberos tickets are not replayable secrets
 
 
 @pytest.mark.parametrize(
