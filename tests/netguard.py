@@ -90,8 +90,8 @@ class _NetworkGuard:
             guard._check_host("gethostbyname", host)
             return guard._gethostbyname(host)
 
-        socket.socket.connect = connect  # type: ignore[method-assign]
-        socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+        socket.socket.connect = connect  # type: ignore[method-assign,assignment]
+        socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
         socket.getaddrinfo = getaddrinfo
         socket.gethostbyname = gethostbyname
 

@@ -45,10 +45,24 @@ def test_all_is_sorted_and_unique(name: str) -> None:
     assert len(exported) == len(set(exported))
 
 
+def _lazy_names(module: ModuleType) -> set[str]:
+    """Names a module provides on first use through its ``__getattr__`` (``_EXPORTS``)."""
+    return set(getattr(module, "_EXPORTS", {})) | (LAZY if module is authwire else set())
+
+
 def test_top_level_all_equals_its_public_names() -> None:
-    """authwire.__all__ is exactly the authwire objects bound there, plus lazy names and version."""
-    expected = _defined_public_names(authwire) | LAZY | {"__version__"}
+    """authwire.__all__ is exactly its bound and lazily provided public names plus __version__."""
+    expected = _defined_public_names(authwire) | _lazy_names(authwire) | {"__version__"}
     assert set(authwire.__all__) == expected
+
+
+def test_lazy_exports_match_the_type_checking_imports() -> None:
+    """Each lazily exported name comes from the module it is mapped to, as type checkers see it."""
+    source = inspect.getsource(authwire)
+    for name, module_name in getattr(authwire, "_EXPORTS", {}).items():
+        value = getattr(authwire, name)
+        assert getattr(importlib.import_module(module_name), name) is value
+        assert f"from {module_name} import" in source, f"{name} not imported for type checkers"
 
 
 @pytest.mark.parametrize("name", PUBLIC_MODULES)
@@ -72,7 +86,7 @@ def test_design_contract_names_are_exported() -> None:
 
 
 def _public_members(obj: type) -> list[tuple[str, object]]:
-    out = []
+    out: list[tuple[str, object]] = []
     for attr, member in vars(obj).items():
         if attr.startswith("_"):
             continue

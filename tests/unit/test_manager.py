@@ -59,9 +59,9 @@ class Endpoint:
             self.requests += 1
             n = self.requests
         if self.status != 200:
-            body = {"error": "temporarily_unavailable", "error_description": "down"}
-            return HttpResponse(self.status, JSON, json.dumps(body).encode(), URL)
-        body = {
+            error = {"error": "temporarily_unavailable", "error_description": "down"}
+            return HttpResponse(self.status, JSON, json.dumps(error).encode(), URL)
+        body: dict[str, object] = {
             "access_token": f"{self.prefix}-{n}",
             "token_type": "Bearer",
             "expires_in": self.ttl,

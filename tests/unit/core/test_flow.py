@@ -244,8 +244,9 @@ def test_sync_stepper_stops_at_attempts_and_keeps_the_result() -> None:
     assert isinstance(first, Attempt)
     assert dict(first.headers) == {"X-A": "called"}
     assert slept == [1.5]
-    assert not stepper.done
+    done_before = stepper.done
     assert stepper.send(HttpResponse(204)) is None
+    assert not done_before
     assert stepper.done
     assert stepper.result == "got 204"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from typing import Any
@@ -27,10 +28,10 @@ def resp(status: int, body: dict[str, Any] | None = None, **headers: str) -> Htt
 
 
 def run(
-    flow: Flow[HttpResponse], answers: list[HttpResponse | BaseException]
+    flow: Flow[HttpResponse], answers: Sequence[HttpResponse | BaseException]
 ) -> tuple[int, list[float], HttpResponse]:
     """Drive by hand: returns (requests sent, sleeps, final response)."""
-    sent, sleeps = 0, []
+    sent, sleeps, pending = 0, [], list(answers)
     op = next(flow)
     try:
         while True:
@@ -40,7 +41,7 @@ def run(
                 continue
             assert op is REQUEST
             sent += 1
-            answer = answers.pop(0)
+            answer = pending.pop(0)
             op = flow.throw(answer) if isinstance(answer, BaseException) else flow.send(answer)
     except StopIteration as stop:
         return sent, sleeps, stop.value

@@ -33,7 +33,8 @@ def ok(body: dict[str, Any], status: int = 200) -> HttpResponse:
     )
 
 
-def form(request: HttpRequest) -> list[tuple[str, str]]:
+def form(request: object) -> list[tuple[str, str]]:
+    assert isinstance(request, HttpRequest)
     assert request.body is not None
     return parse_qsl(request.body.decode())
 

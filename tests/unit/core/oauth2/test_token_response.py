@@ -13,7 +13,6 @@ from tests.strategies import token_responses
 from authwire import InvalidTokenResponse, Token, TokenRequestError
 from authwire._core.http import Headers, HttpResponse
 from authwire._core.oauth2.token_response import parse_token_response
-from authwire.errors import AuthwireError
 
 URL = "https://login.example.com/oauth2/token"
 NOW = 1_700_000_000.0
@@ -233,7 +232,7 @@ def test_a_secret_cut_by_the_snippet_limit_is_still_removed() -> None:
 @given(token_responses())
 def test_any_response_gives_a_token_or_an_authwire_error(resp: HttpResponse) -> None:
     """Whatever the status, headers and bytes, the parser returns a Token or raises ours."""
-    error: AuthwireError | None = None
+    error: InvalidTokenResponse | TokenRequestError | None = None
     try:
         token = parse(resp)
     except (InvalidTokenResponse, TokenRequestError) as exc:

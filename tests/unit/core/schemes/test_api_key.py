@@ -52,7 +52,7 @@ def test_cookie_placement() -> None:
 def test_bad_arguments(kwargs: dict[str, str], message: str) -> None:
     """An empty key, two placements, or a prefix off a header are configuration errors."""
     with pytest.raises(ConfigurationError, match=message):
-        ApiKey(**kwargs)  # type: ignore[arg-type]
+        ApiKey(**kwargs)
 
 
 def test_a_401_is_not_answered() -> None:

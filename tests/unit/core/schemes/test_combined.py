@@ -66,7 +66,9 @@ def test_every_part_applies_later_parts_win_on_a_clash() -> None:
     assert attempt is not None
     assert set(attempt.headers) == {"X-API-Key", "X-Other", "Authorization"}
     clash = ApiKey("first", header="Authorization") + ApiKey("second", header="Authorization")
-    assert dict(clash.fast_attempt(0).headers) == {"Authorization": "second"}
+    fast = clash.fast_attempt(0)
+    assert fast is not None
+    assert dict(fast.headers) == {"Authorization": "second"}
 
 
 def test_401_is_offered_to_each_part_and_replayed_with_all_credentials() -> None:
