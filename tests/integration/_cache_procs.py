@@ -5,7 +5,8 @@
     ``SYNC_DIR/go`` (so every worker starts at once), then calls ``/api`` in a loop with
     its credential's current token until it has used ``GENERATIONS`` distinct tokens,
     and prints one JSON line: the tokens it used (the server's fingerprints, in order),
-    its calls, the 401s it saw and its refresh events.
+    its calls, the 401s it saw and its refresh events. The first worker done creates
+    ``SYNC_DIR/stop``, which ends the others' loops too.
 
 ``python tests/integration/_cache_procs.py once CACHE TOKEN_URL SYNC_DIR``
     Creates ``SYNC_DIR/ready-<pid>`` and gets one token; prints its refresh events and
@@ -47,7 +48,9 @@ def make_cache(spec: str) -> Any:
         return authwire.FileCache(spec[5:])
     if spec.startswith("redis://"):
         # A short lease so the SIGKILL test sees the takeover soon.
-        return authwire.RedisCache(spec, prefix="herd:", lease=3.0)
+        return authwire.RedisCache(
+            spec, prefix="herd:", lease=float(os.environ.get("HERD_LEASE", "3"))
+        )
     raise SystemExit(f"unknown cache spec {spec!r}")
 
 
@@ -60,9 +63,9 @@ def make_credential(spec: str, token_url: str, events: list[dict[str, Any]]) -> 
         client_id=CLIENT_ID,
         client_secret=CLIENT_SECRET,
         cache=make_cache(spec),
-        # 3-second tokens: refresh in the last second, so a loaded machine never sends
-        # a token that expires on the way.
-        leeway=1.0,
+        # 3-second tokens: refresh in the last 1.5 s (the most a 3-second token allows),
+        # so even a loaded machine does not send a token that expires on the way.
+        leeway=1.5,
         retries=0,
         on_refresh=lambda e: events.append(
             {"reason": e.reason, "outcome": e.outcome, "token": e.token}
@@ -86,7 +89,11 @@ def herd(spec: str, token_url: str, sync_dir: Path, generations: int) -> int:
         time.sleep(0.005)
     tokens: list[str] = []
     calls = unauthorized = 0
-    while len(tokens) < generations and time.monotonic() < deadline:
+    stop = sync_dir / "stop"
+    # Until this worker has used GENERATIONS tokens, or another has (then the last token
+    # is fresh, and a worker that missed one generation on a loaded machine stops too
+    # instead of asking for one more).
+    while len(tokens) < generations and not stop.exists() and time.monotonic() < deadline:
         token = cred.get_token()
         response = session.get(api, headers={"Authorization": f"Bearer {token.access_token}"})
         calls += 1
@@ -99,6 +106,8 @@ def herd(spec: str, token_url: str, sync_dir: Path, generations: int) -> int:
         if not tokens or tokens[-1] != seen:
             tokens.append(seen)
         time.sleep(0.01)
+    if len(tokens) >= generations:
+        stop.touch()
     print(
         json.dumps(
             {"tokens": tokens, "calls": calls, "unauthorized": unauthorized, "events": events}

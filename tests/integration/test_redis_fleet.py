@@ -56,10 +56,9 @@ def test_four_processes_share_one_token_request_per_expiry(
     """4 processes on one redis-server, 3-second tokens, 3 expiries: 4 token requests, no 401."""
     results = run_herd(server, redis_url, tmp_path, workers=4, generations=4)
     assert_one_request_per_expiry(server, results, generations=4)
-    keys = {k.decode() for k in client.keys("herd:*")}
-    assert len(keys) == 1  # the token; the lease is gone
-    (key,) = keys
-    assert 0 < client.pttl(key) <= 3000
+    assert client.keys("herd:*:lease") == []  # every lease was released
+    for key in client.keys("herd:*"):  # the last token, unless its 3 s TTL already ran out
+        assert client.pttl(key) <= 3000
 
 
 @pytest.mark.slow
@@ -72,7 +71,9 @@ def test_sigkilled_refresher_lease_expires_and_a_waiter_takes_over(
     sync_b.mkdir()
     server.state.mode = "slow"
     url = server.url + "/token"
-    a = spawn("once", redis_url, url, str(sync_a))
+    # A 5-second lease: long enough that B, started on a loaded machine, still finds it.
+    env = dict(os.environ, HERD_LEASE="5")
+    a = spawn("once", redis_url, url, str(sync_a), env=env)
     b: subprocess.Popen[str] | None = None
     try:
         wait_for(lambda: server.count("token") == 1, "A's token request")
@@ -80,7 +81,7 @@ def test_sigkilled_refresher_lease_expires_and_a_waiter_takes_over(
         os.kill(a.pid, signal.SIGKILL)
         a.communicate()
         server.state.mode = None
-        b = spawn("once", redis_url, url, str(sync_b))
+        b = spawn("once", redis_url, url, str(sync_b), env=env)
         wait_for(lambda: any(sync_b.glob("ready-*")), "B to start")
         # The dead holder's lease is still there: B waits instead of fetching.
         assert client.exists(lease) == 1
