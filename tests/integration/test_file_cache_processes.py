@@ -7,9 +7,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +121,65 @@ def test_eight_processes_share_one_token_request_per_expiry(
     assert folder.stat().st_mode & 0o777 == 0o700
 
 
+class StallingProxy:
+    """A loopback HTTP proxy for the token endpoint that never answers its first request.
+
+    The first client to ask is thereby caught mid-refresh for as long as the test needs,
+    however slow the machine; every later request is forwarded to the real endpoint.
+    """
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.requests = 0
+        self.release = threading.Event()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with lock:
+                    proxy.requests += 1
+                    first = proxy.requests == 1
+                if first:
+                    proxy.release.wait(60)
+                    self.send_error(503)
+                    return
+                forwarded = urllib.request.Request(
+                    proxy.target, data=body, method="POST", headers=dict(self.headers.items())
+                )
+                try:
+                    with urllib.request.urlopen(forwarded, timeout=10) as answer:
+                        status, data = answer.status, answer.read()
+                except urllib.error.HTTPError as error:
+                    status, data = error.code, error.read()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/token"
+
+    def __enter__(self) -> StallingProxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
 @pytest.mark.slow
 def test_sigkilled_refresher_hands_over_to_a_waiter(server: TokenServer, tmp_path: Path) -> None:
     """A refresher killed mid-request frees the lock; the waiter fetches; the file stays valid."""
@@ -124,29 +187,29 @@ def test_sigkilled_refresher_hands_over_to_a_waiter(server: TokenServer, tmp_pat
     sync_a, sync_b = tmp_path / "a", tmp_path / "b"
     sync_a.mkdir()
     sync_b.mkdir()
-    server.state.mode = "slow"  # the endpoint answers after 3 s: A is caught mid-refresh
-    spec, url = f"file:{folder}", server.url + "/token"
-    a = spawn("once", spec, url, str(sync_a))
+    spec = f"file:{folder}"
     b: subprocess.Popen[str] | None = None
-    try:
-        wait_for(lambda: server.count("token") == 1, "A's token request")
-        b = spawn("once", spec, url, str(sync_b))
-        wait_for(lambda: any(sync_b.glob("ready-*")), "B to start")
-        time.sleep(0.5)  # give B the time to queue on the lock
-        # B waits for A's refresh instead of asking the endpoint itself.
-        assert server.count("token") == 1
-        assert b.poll() is None
-        os.kill(a.pid, signal.SIGKILL)
-        a.communicate()
-        server.state.mode = None
-        (result,) = finish([b])
-    finally:
-        for proc in (a, b):
-            if proc is not None and proc.returncode is None:
-                proc.kill()
-                proc.communicate()
+    with StallingProxy(server.url + "/token") as proxy:
+        a = spawn("once", spec, proxy.url, str(sync_a))
+        try:
+            wait_for(lambda: proxy.requests == 1, "A's token request")
+            b = spawn("once", spec, proxy.url, str(sync_b))
+            wait_for(lambda: any(sync_b.glob("ready-*")), "B to start")
+            time.sleep(0.5)  # give B the time to queue on the lock
+            # B waits for A's refresh instead of asking the endpoint itself.
+            assert proxy.requests == 1
+            assert b.poll() is None
+            os.kill(a.pid, signal.SIGKILL)
+            a.communicate()
+            (result,) = finish([b])
+        finally:
+            for proc in (a, b):
+                if proc is not None and proc.returncode is None:
+                    proc.kill()
+                    proc.communicate()
     assert [e["outcome"] for e in result["events"]] == ["fetched"]
-    assert server.count("token") == 2
+    assert proxy.requests == 2
+    assert server.count("token") == 1  # B's; A's never reached the endpoint
     cached = FileCache(folder).get(next(folder.glob("*.json")).stem)
     assert cached is not None
     assert result["token"] == result["events"][0]["token"]
