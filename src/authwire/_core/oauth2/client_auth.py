@@ -146,8 +146,11 @@ class ClientAuth:
             assert self.client_secret is not None
             # RFC 6749 section 2.3.1: both parts are form-urlencoded before base64.
             pair = f"{quote_plus(self.client_id)}:{quote_plus(self.client_secret.reveal())}"
-            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
-        elif self.method is AuthMethod.CLIENT_SECRET_POST:
+            credential = base64.b64encode(pair.encode()).decode("ascii")
+            headers["Authorization"] = "Basic " + credential
+            # An endpoint that echoes the header back must not leak the encoded secret.
+            return (credential,)
+        if self.method is AuthMethod.CLIENT_SECRET_POST:
             assert self.client_secret is not None
             form["client_id"] = self.client_id
             form["client_secret"] = self.client_secret.reveal()
