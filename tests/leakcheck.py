@@ -68,9 +68,11 @@ def leaked_forms(text: str, *secrets: str, others: Iterable[str] = ()) -> list[s
             if form in text:
                 found.append(form)
         for other in (*others, *secrets):
-            pair = base64.b64encode(f"{other}:{secret}".encode()).decode()
-            if pair in text:
-                found.append(f"base64({other}:…)")
+            # Basic credentials: raw (RFC 7617) or form-encoded first (RFC 6749 2.3.1).
+            for user, password in ((other, secret), (quote_plus(other), quote_plus(secret))):
+                pair = base64.b64encode(f"{user}:{password}".encode()).decode()
+                if pair in text or pair.rstrip("=") in text:
+                    found.append(f"base64({user}:…)")
     return found
 
 

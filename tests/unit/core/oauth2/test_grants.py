@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
+from tests.leakcheck import SecretPlanter
 
 from authwire import RetryPolicy, Secret, Token, TokenRequestError
 from authwire._core.flow import Flow, Sleep
@@ -166,3 +167,27 @@ def test_unreachable_endpoint_is_retried_then_raised(clock: FakeClock) -> None:
     with pytest.raises(TokenEndpointUnreachable):
         ops.extend(steps(flow, down, down))
     assert [type(op).__name__ for op in ops] == ["HttpRequest", "HttpRequest"]
+
+
+@pytest.mark.parametrize("method", [AuthMethod.CLIENT_SECRET_BASIC, AuthMethod.CLIENT_SECRET_POST])
+def test_endpoint_echoing_the_request_leaks_nothing(
+    method: AuthMethod, clock: FakeClock, planted_secrets: SecretPlanter
+) -> None:
+    """An endpoint that echoes the whole request (headers, body) back in its error leaks nothing."""
+    secret = planted_secrets.new("cs")
+    ep = TokenEndpoint(URL, ClientAuth("svc", Secret(secret), method))
+    flow = client_credentials_flow(ep, clock=clock, retry=NO_RETRY)
+    request = next(flow)
+    assert isinstance(request, HttpRequest)
+    assert request.body is not None
+    auth = request.headers.get("authorization", "")
+    echoed = {
+        "error": "invalid_client",
+        "error_description": f"got {auth} and {request.body.decode()}",
+        "received_authorization": auth.partition(" ")[2],
+        "received_body": request.body.decode(),
+    }
+    with pytest.raises(TokenRequestError) as info:
+        flow.send(ok(echoed, 401))
+    err = info.value
+    planted_secrets.check(str(err), repr(err), err.snippet, err.error_description, others=["svc"])
