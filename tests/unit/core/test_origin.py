@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.netguard import NetworkLog
 
 from authwire import ClientCredentials, ConfigurationError, InsecureTransportError
@@ -172,3 +174,32 @@ def test_fast_path_prefix_does_not_admit_lookalikes() -> None:
     assert not guard.allows("https://api.example.com@evil.example/")
     with pytest.raises(InsecureTransportError):
         guard.check("https://api.example.com@evil.example/")
+
+
+_hosts = st.sampled_from(
+    ["api.example.com", "API.example.com", "api.example.com.", "evil.example", "127.0.0.1", "[::1]"]
+)
+_urls = st.builds(
+    lambda scheme, userinfo, host, port, path: f"{scheme}://{userinfo}{host}{port}{path}",
+    st.sampled_from(["https", "http", "HTTPS"]),
+    st.sampled_from(["", "user@", "api.example.com@", "u:p@"]),
+    _hosts,
+    st.sampled_from(["", ":443", ":80", ":8443"]),
+    st.sampled_from(["/", "/x?y=1", "", "/@evil.example/", "#frag"]),
+)
+
+
+@settings(max_examples=300)
+@given(first=_urls, other=_urls)
+def test_guard_allows_exactly_the_bound_origin(first: str, other: str) -> None:
+    """Fast path or not, a URL is allowed exactly when its origin is the bound one."""
+    guard = OriginGuard(requires_secure=False)
+    guard.check(first)
+    bound = Origin.of(first)
+    assert guard.allows(first)
+    assert guard.allows(other) is (Origin.of(other) == bound)
+    if Origin.of(other) == bound:
+        guard.check(other)
+    else:
+        with pytest.raises(InsecureTransportError):
+            guard.check(other)
