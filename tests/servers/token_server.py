@@ -8,12 +8,16 @@ Endpoints:
     POST /token            client_credentials, refresh_token and password grants;
                            ``server.mode`` makes it misbehave on purpose.
     ANY  /api[/...]        needs a valid bearer token; echoes what it saw.
+    ANY  /both             needs a valid bearer token AND the API key in X-API-Key.
     ANY  /apikey           needs the API key in X-API-Key, ?api_key= or a cookie.
     ANY  /basic            needs Basic alice:s3cret!
     ANY  /digest           needs Digest alice:s3cret! (MD5 or SHA-256 via ?alg=, stale nonces)
     ANY  /redirect?to=URL  redirects (``&status=307`` to keep the method and body)
     ANY  /echo             echoes headers and query, records them in ``server.seen``
     ANY  /public           no authentication
+
+Requests in absolute form (``GET http://host/path``) are served like any other, so the
+server doubles as a plain-http forward proxy for tests that must not resolve ``host``.
 """
 
 from __future__ import annotations
@@ -55,6 +59,22 @@ class State:
     token_forms: list[dict[str, str]] = field(default_factory=list)
     nonces: dict[str, float] = field(default_factory=dict)
     nonce_lifetime: float = 60.0
+    client_id: str = CLIENT_ID
+    client_secret: str = CLIENT_SECRET
+    api_key: str = API_KEY
+    #: Reject every token at ``/api`` and ``/both`` (to prove a second 401 is not retried).
+    reject_all: bool = False
+    #: Seconds each token request takes (widens any race between refreshing callers).
+    token_delay: float = 0.0
+    #: ``time.monotonic()`` at which each token request arrived.
+    token_times: list[float] = field(default_factory=list)
+    token_user_agents: list[str] = field(default_factory=list)
+    token_inflight: int = 0
+    token_inflight_max: int = 0
+    #: Fingerprints of the tokens ``/api`` and ``/both`` accepted.
+    tokens_used: set[str] = field(default_factory=set)
+    #: For each request refused because its token had expired: seconds since expiry.
+    expired_uses: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -113,6 +133,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._token(body)
         if path == "/api" or path.startswith("/api/"):
             return self._api(body)
+        if path == "/both":
+            return self._api(body, need_key=True)
         if path == "/apikey":
             return self._apikey(query)
         if path == "/basic":
@@ -152,15 +174,32 @@ class Handler(BaseHTTPRequestHandler):
             cid, secret = unquote_plus(cid), unquote_plus(secret)
         else:
             cid, secret = form.get("client_id", ""), form.get("client_secret", "")
-        return cid if (cid, secret) == (CLIENT_ID, CLIENT_SECRET) else None
+        state = self.server.state
+        return cid if (cid, secret) == (state.client_id, state.client_secret) else None
 
     def _token(self, body: bytes) -> None:
+        state = self.server.state
+        with state.lock:
+            state.token_inflight += 1
+            state.token_inflight_max = max(state.token_inflight_max, state.token_inflight)
+        try:
+            self._token_request(body)
+        finally:
+            with state.lock:
+                state.token_inflight -= 1
+
+    def _token_request(self, body: bytes) -> None:
         state = self.server.state
         form = dict(parse_qsl(body.decode()))
         with state.lock:
             state.counts["token"] += 1
+            state.token_times.append(time.monotonic())
+            state.token_user_agents.append(self.headers.get("User-Agent", ""))
             state.token_forms.append({k: v for k, v in form.items() if k != "client_secret"})
             mode = state.mode
+            delay = state.token_delay
+        if delay:
+            time.sleep(delay)
         if mode is not None and self._misbehave(mode, form):
             return
         client = self._client(form)
@@ -251,7 +290,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send(
                 500,
                 f"<html><pre>{self.headers.get('Authorization', '')} "
-                f"client_secret={CLIENT_SECRET}</pre></html>",
+                f"client_secret={state.client_secret}</pre></html>",
                 ctype="text/html",
             )
         elif mode == "slow":
@@ -272,21 +311,30 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- protected resources -----------------------------------------------------------
 
-    def _api(self, body: bytes) -> None:
+    def _api(self, body: bytes, need_key: bool = False) -> None:
         state = self.server.state
         auth = self.headers.get("Authorization", "")
         token = auth[7:] if auth.lower().startswith("bearer ") else ""
+        fingerprint = hashlib.sha256(token.encode()).hexdigest()[:12]
         with state.lock:
             issued = state.tokens.get(token)
-            valid = issued is not None and time.time() < issued.expires_at
+            valid = (
+                issued is not None
+                and time.time() < issued.expires_at
+                and not state.reject_all
+                and (not need_key or self.headers.get("X-API-Key") == state.api_key)
+            )
             state.counts["api_ok" if valid else "api_401"] += 1
+            if valid:
+                state.tokens_used.add(fingerprint)
+            elif issued is not None and time.time() >= issued.expires_at:
+                state.expired_uses.append(time.time() - issued.expires_at)
         if not valid:
             return self._send(
                 401,
                 {"error": "invalid_token"},
                 {"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
-        fingerprint = hashlib.sha256(token.encode()).hexdigest()[:12]
         self._send(
             200,
             {
@@ -300,10 +348,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def _apikey(self, query: dict[str, str]) -> None:
         cookies = self.headers.get("Cookie", "")
+        key = self.server.state.api_key
         ok = (
-            self.headers.get("X-API-Key") == API_KEY
-            or query.get("api_key") == API_KEY
-            or f"api_key={API_KEY}" in cookies
+            self.headers.get("X-API-Key") == key
+            or query.get("api_key") == key
+            or f"api_key={key}" in cookies.replace(" ", "").split(";")
         )
         self._send(200 if ok else 401, {"ok": ok})
 
@@ -365,6 +414,9 @@ class Handler(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # Hundreds of clients connect at once in the concurrency tests; the default backlog
+    # of 5 would drop their SYNs and stall connections for seconds.
+    request_queue_size = 1024
 
     def __init__(self, state: State) -> None:
         super().__init__(("127.0.0.1", 0), Handler)
@@ -417,7 +469,28 @@ class TokenServer:
             self.state.counts.clear()
             self.state.seen.clear()
             self.state.token_forms.clear()
+            self.state.token_times.clear()
+            self.state.token_user_agents.clear()
+            self.state.tokens_used.clear()
+            self.state.expired_uses.clear()
+            self.state.token_inflight_max = 0
             self.state.mode = None
+            self.state.reject_all = False
+
+    def set_mode(self, mode: str | None) -> None:
+        """Make the token endpoint misbehave (see ``Handler._misbehave``) or behave again."""
+        with self.state.lock:
+            self.state.mode = mode
+
+    def token_times(self) -> list[float]:
+        """``time.monotonic()`` of each token request so far."""
+        with self.state.lock:
+            return list(self.state.token_times)
+
+    def issued_tokens(self) -> list[str]:
+        """Every access token issued and not revoked (for leak checks)."""
+        with self.state.lock:
+            return list(self.state.tokens)
 
 
 def main() -> None:

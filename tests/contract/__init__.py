@@ -1,0 +1,1 @@
+"""The contract suite: one set of behaviours, run against every HTTP client integration."""

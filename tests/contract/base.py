@@ -1,0 +1,726 @@
+"""The integration contract: one behaviour suite run against every HTTP client integration.
+
+After google-auth's ``tests/transport/compliance.py``: ``IntegrationContract`` holds the
+tests; each ``test_*.py`` in this folder subclasses it and provides one fixture,
+``make_client``, returning a factory ``(auth, **options) -> ContractClient``. The
+client wraps ``requests``, ``httpx.Client`` or ``httpx.AsyncClient`` behind the small
+synchronous ``ContractClient`` surface, so the same test body exercises every integration
+over the real loopback ``TokenServer`` (token endpoint + protected API).
+
+Every assertion is about counts the server saw (token requests, 401s, replays) or about
+text (headers, error messages, log records), never about how long something took.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import logging
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import pytest
+from tests.servers.token_server import TokenServer
+
+import authwire
+from authwire import (
+    ApiKey,
+    BasicAuth,
+    ClientCredentials,
+    DigestAuth,
+    InsecureTransportError,
+    InvalidTokenResponse,
+    MemoryCache,
+    RetryPolicy,
+    StaticToken,
+    TokenEndpointError,
+    TokenEndpointUnreachable,
+    TokenRequestError,
+)
+from authwire._core.schemes.base import AuthLike
+
+BodyKind = Literal["bytes", "file", "stream"]
+
+
+@dataclass(frozen=True)
+class Body:
+    """A request body of one kind: bytes, a seekable file, or a one-shot stream."""
+
+    kind: BodyKind
+    data: bytes
+    path: Path | None = None
+
+
+@dataclass
+class Reply:
+    """What a ``ContractClient`` call returned, in library-neutral form."""
+
+    status: int
+    text: str
+    url: str
+    #: ``(status, url, body text)`` of each earlier response (redirects, 401s replayed).
+    history: list[tuple[int, str, str]] = field(default_factory=list)
+
+    def json(self) -> Any:
+        """The body as JSON."""
+        return json.loads(self.text)
+
+
+class ContractClient(Protocol):
+    """The synchronous face the contract tests drive, whatever the integration."""
+
+    #: Every URL the *user's* client sent (recorded by the client's own hooks).
+    sent_urls: list[str]
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: Body | None = None,
+        follow_redirects: bool = True,
+    ) -> Reply:
+        """Send one request through the integration."""
+        ...
+
+    def hammer(self, url: str, workers: int, keep_going: Callable[[], bool]) -> Counter[int]:
+        """GET ``url`` from ``workers`` threads or tasks until ``keep_going()`` is false."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class MakeClient(Protocol):
+    """The hook each integration provides (as the ``make_client`` fixture)."""
+
+    def __call__(
+        self,
+        auth: AuthLike,
+        *,
+        origin: str,
+        allow_insecure: bool = False,
+        proxy: str | None = None,
+    ) -> ContractClient:
+        """A client that authenticates with ``auth``; ``origin`` is where it is bound."""
+        ...
+
+
+def fingerprint(token: str) -> str:
+    """The token fingerprint the server echoes (never the token itself)."""
+    import hashlib
+
+    return hashlib.sha256(token.encode()).hexdigest()[:12]
+
+
+def make_credential(server: TokenServer, **options: Any) -> ClientCredentials:
+    """A ClientCredentials for ``server`` with its own cache and fast retries."""
+    options.setdefault("cache", MemoryCache())
+    options.setdefault("retries", RetryPolicy(retries=2, backoff=0))
+    return ClientCredentials(
+        f"{server.url}/token",
+        client_id=server.state.client_id,
+        client_secret=server.state.client_secret,
+        **options,
+    )
+
+
+def leaks(text: str, *secrets: str) -> list[str]:
+    """Which of ``secrets`` occur in ``text`` raw, URL-encoded or inside a Basic pair."""
+    from urllib.parse import quote, quote_plus
+
+    found = []
+    for secret in secrets:
+        forms = {secret, quote(secret, safe=""), quote_plus(secret)}
+        forms.add(base64.b64encode(f"{authwire_client_id()}:{secret}".encode()).decode())
+        forms.add(base64.b64encode(f"alice:{secret}".encode()).decode())
+        found.extend(form for form in forms if form in text)
+    return found
+
+
+def authwire_client_id() -> str:
+    """The client id the planted client secrets belong to."""
+    from tests.servers.token_server import CLIENT_ID
+
+    return CLIENT_ID
+
+
+def assert_no_secret(text: object, *secrets: str) -> None:
+    """Fail if any of ``secrets`` occurs in ``str(text)`` or ``repr(text)``."""
+    for item in (str(text), repr(text)):
+        found = leaks(item, *secrets)
+        assert not found, f"secret leaked ({found!r}) in {item[:300]!r}"
+
+
+class _Recorder:
+    """Records ``socket.getaddrinfo`` and ``socket.socket.connect`` calls."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.lookups: list[object] = []
+        self.connects: list[object] = []
+        real_getaddrinfo = socket.getaddrinfo
+        real_connect = socket.socket.connect
+
+        def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+            self.lookups.append(host)
+            return real_getaddrinfo(host, *args, **kwargs)
+
+        def connect(sock: socket.socket, address: Any) -> Any:
+            self.connects.append(address)
+            return real_connect(sock, address)
+
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+        monkeypatch.setattr(socket.socket, "connect", connect)
+
+
+def _placement(kind: str, server: TokenServer) -> tuple[AuthLike, Callable[[dict[str, Any]], bool]]:
+    """An auth of ``kind`` and a test of whether an echoed request carried it."""
+    key = server.state.api_key
+    if kind == "header":
+        return ApiKey(key, header="X-API-Key"), lambda seen: seen["headers"].get("x-api-key") == key
+    if kind == "custom-bearer":
+        cred = make_credential(server)
+        from authwire import BearerAuth
+
+        return BearerAuth(
+            cred, header="X-Auth-Token"
+        ), lambda seen: seen["headers"].get("x-auth-token", "").startswith("Bearer at-")
+    if kind == "query":
+        return ApiKey(key, query="api_key"), lambda seen: seen["query"].get("api_key") == key
+    if kind == "cookie":
+        return ApiKey(
+            key, cookie="api_key"
+        ), lambda seen: f"api_key={key}" in seen["headers"].get("cookie", "")
+    assert kind == "bearer"
+    return make_credential(
+        server
+    ), lambda seen: seen["headers"].get("authorization", "").startswith("Bearer at-")
+
+
+PLACEMENTS = ["header", "query", "cookie", "bearer", "custom-bearer"]
+
+
+class IntegrationContract:
+    """Behaviours every integration must show, against the real loopback token server.
+
+    Subclasses provide the ``make_client`` fixture (a ``MakeClient``) and may set
+    ``workers`` (threads or tasks for the concurrency test) and ``file_bodies``.
+    """
+
+    #: Concurrent callers in the concurrency test (threads, or tasks for async clients).
+    workers: int = 64
+    #: Whether the client can send a (seekable) file object as a body.
+    file_bodies: bool = True
+    #: Placements (see ``PLACEMENTS``) known NOT to survive a same-origin redirect with
+    #: this integration, with the reason; their test is a strict xfail (it fails the suite
+    #: the day they start working, so the entry gets removed).
+    lost_on_same_origin_redirect: dict[str, str] = {}  # noqa: RUF012
+
+    # -- bearer tokens ---------------------------------------------------------------
+
+    def test_bearer_token_applied(self, server: TokenServer, make_client: MakeClient) -> None:
+        """A credential's token is sent as a bearer token and the API accepts it."""
+        client = make_client(make_credential(server), origin=server.url)
+        reply = client.request("GET", f"{server.url}/api")
+        assert reply.status == 200
+        (issued,) = server.issued_tokens()
+        assert reply.json()["token"] == fingerprint(issued)
+        assert server.count("token") == 1
+
+    def test_token_cached_across_calls(self, server: TokenServer, make_client: MakeClient) -> None:
+        """Twenty calls through one credential cause a single token request."""
+        client = make_client(make_credential(server), origin=server.url)
+        statuses = [client.request("GET", f"{server.url}/api").status for _ in range(20)]
+        assert statuses == [200] * 20
+        assert server.count("token") == 1
+        assert server.count("api_ok") == 20
+
+    def test_refreshed_before_expiry(self, server: TokenServer, make_client: MakeClient) -> None:
+        """A token inside its advisory window is replaced before use, with no 401 seen."""
+        server.state.ttl = 1.0  # advisory window: the last half (about 0.5 s) of its life
+        client = make_client(make_credential(server), origin=server.url)
+        first = client.request("GET", f"{server.url}/api").json()["token"]
+        time.sleep(0.65)  # into the advisory window; the token is still valid at the server
+        second = client.request("GET", f"{server.url}/api")
+        assert second.status == 200
+        assert second.json()["token"] != first
+        assert server.count("token") == 2
+        assert server.count("api_401") == 0
+
+    def test_revoked_token_refetched_and_replayed_once(
+        self, server: TokenServer, make_client: MakeClient
+    ) -> None:
+        """A revoked token gives one 401, one new token and one replay; the caller sees 200."""
+        client = make_client(make_credential(server), origin=server.url)
+        assert client.request("GET", f"{server.url}/api").status == 200
+        server.revoke_all()
+        reply = client.request("GET", f"{server.url}/api")
+        assert reply.status == 200
+        assert server.count("token") == 2
+        assert server.count("api_401") == 1
+        assert server.count("GET /api") == 3
+        assert [status for status, _, _ in reply.history] == [401]
+
+    def test_second_401_returned_to_caller(
+        self, server: TokenServer, make_client: MakeClient
+    ) -> None:
+        """When the fresh token is refused too, that 401 goes back to the caller: no loop."""
+        client = make_client(make_credential(server), origin=server.url)
+        server.state.reject_all = True
+        reply = client.request("GET", f"{server.url}/api")
+        assert reply.status == 401
+        assert server.count("api_401") == 2
+        assert server.count("token") == 2
+        assert client.request("GET", f"{server.url}/api").status == 401
+        assert server.count("api_401") == 4
+
+    @pytest.mark.parametrize("kind", ["bytes", "file"])
+    def test_seekable_body_rewound_and_replayed(
+        self, server: TokenServer, make_client: MakeClient, tmp_path: Path, kind: BodyKind
+    ) -> None:
+        """A bytes or file body is sent again, whole, when a 401 is answered by a replay."""
+        if kind == "file" and not self.file_bodies:
+            pytest.skip("this client cannot send a synchronous file object")
+        payload = b"payload-" + bytes(range(256)) * 64
+        path = tmp_path / "body.bin"
+        path.write_bytes(payload)
+        client = make_client(make_credential(server), origin=server.url)
+        assert client.request("GET", f"{server.url}/api").status == 200
+        server.revoke_all()
+        reply = client.request("POST", f"{server.url}/api", body=Body(kind, payload, path))
+        assert reply.status == 200
+        assert reply.json()["body_length"] == len(payload)
+        assert reply.json()["body"].encode("latin-1") == payload
+        assert server.count("POST /api") == 2
+        assert server.count("api_401") == 1
+
+    def test_stream_body_not_replayed(self, server: TokenServer, make_client: MakeClient) -> None:
+        """A one-shot stream body is not replayed: the 401 is the caller's answer."""
+        client = make_client(make_credential(server), origin=server.url)
+        assert client.request("GET", f"{server.url}/api").status == 200
+        server.revoke_all()
+        reply = client.request("POST", f"{server.url}/api", body=Body("stream", b"chunk" * 100))
+        assert reply.status == 401
+        assert server.count("POST /api") == 1
+        assert server.count("api_401") == 1
+
+    # -- concurrency -----------------------------------------------------------------
+
+    def test_concurrent_callers_one_token_request_per_expiry(
+        self, server: TokenServer, make_client: MakeClient
+    ) -> None:
+        """Many callers across three expiries of a 3 s token: one token request each time."""
+        check_single_flight(server, make_client, self.workers, expiries=3)
+
+    # -- bad input from the token endpoint ----------------------------------------------
+
+    @pytest.mark.parametrize(
+        ("mode", "error"),
+        [
+            ("html", TokenRequestError),
+            ("html200", InvalidTokenResponse),
+            ("not_json", InvalidTokenResponse),
+            ("json_list", InvalidTokenResponse),
+            ("missing_access_token", InvalidTokenResponse),
+            ("wrong_types", InvalidTokenResponse),
+            ("expires_in_garbage", InvalidTokenResponse),
+            ("echo_secret", TokenRequestError),
+            ("echo_secret_html", TokenRequestError),
+            ("down", TokenRequestError),
+        ],
+    )
+    def test_bad_token_response_gives_typed_error(
+        self,
+        server: TokenServer,
+        make_client: MakeClient,
+        mode: str,
+        error: type[TokenEndpointError],
+    ) -> None:
+        """Each malformed or refusing answer raises its typed error, without the secret."""
+        client = make_client(make_credential(server), origin=server.url)
+        server.set_mode(mode)
+        with pytest.raises(error) as info:
+            client.request("GET", f"{server.url}/api")
+        err = info.value
+        assert err.url.endswith("/token")
+        assert_no_secret(err, server.state.client_secret)
+        assert_no_secret(err.args, server.state.client_secret)
+        assert_no_secret(vars(err), server.state.client_secret)
+        assert server.count("GET /api") == 0
+
+    def test_expires_in_as_string_accepted(
+        self, server: TokenServer, make_client: MakeClient
+    ) -> None:
+        """``expires_in`` sent as a numeric string is accepted like a number."""
+        server.set_mode("expires_in_string")
+        client = make_client(make_credential(server), origin=server.url)
+        assert client.request("GET", f"{server.url}/api").status == 200
+        assert client.request("GET", f"{server.url}/api").status == 200
+        assert server.count("token") == 1
+
+    @pytest.mark.parametrize("mode", ["rate_limit_once", "error_500_once"])
+    def test_transient_token_error_retried(
+        self, server: TokenServer, make_client: MakeClient, mode: str
+    ) -> None:
+        """A 429 or 503 from the token endpoint is retried once and the call succeeds."""
+        server.set_mode(mode)
+        client = make_client(make_credential(server), origin=server.url)
+        assert client.request("GET", f"{server.url}/api").status == 200
+        assert server.count("token") == 2
+
+    def test_slow_token_endpoint_times_out(
+        self, server: TokenServer, make_client: MakeClient
+    ) -> None:
+        """A token endpoint slower than ``timeout`` gives TokenEndpointUnreachable, no hang."""
+        server.set_mode("slow")
+        cred = make_credential(server, timeout=0.3, retries=0)
+        client = make_client(cred, origin=server.url)
+        with pytest.raises(TokenEndpointUnreachable) as info:
+            client.request("GET", f"{server.url}/api")
+        assert info.value.__cause__ is not None
+        assert server.count("token") == 1
+        assert server.count("GET /api") == 0
+
+    def test_dead_token_endpoint_unreachable(
+        self, server: TokenServer, make_client: MakeClient
+    ) -> None:
+        """A token endpoint nobody listens on gives TokenEndpointUnreachable with its cause."""
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            dead = f"http://127.0.0.1:{sock.getsockname()[1]}/token"
+        cred = ClientCredentials(
+            dead,
+            client_id="svc",
+            client_secret=server.state.client_secret,
+            cache=MemoryCache(),
+            retries=RetryPolicy(retries=1, backoff=0),
+        )
+        client = make_client(cred, origin=server.url)
+        with pytest.raises(TokenEndpointUnreachable) as info:
+            client.request("GET", f"{server.url}/api")
+        assert isinstance(info.value.__cause__, Exception)
+        assert_no_secret(info.value, server.state.client_secret)
+        assert server.count("GET /api") == 0
+
+    # -- security ----------------------------------------------------------------------
+
+    @pytest.mark.parametrize("placement", PLACEMENTS)
+    @pytest.mark.parametrize("target", ["other-port", "localhost"])
+    def test_cross_origin_redirect_strips_added_credentials(
+        self,
+        server: TokenServer,
+        other: TokenServer,
+        make_client: MakeClient,
+        placement: str,
+        target: str,
+    ) -> None:
+        """A redirect to another origin arrives without anything authwire added."""
+        auth, carried = _placement(placement, server)
+        if target == "other-port":
+            destination, seen_by = f"{other.url}/echo", other
+        else:
+            destination = server.url.replace("127.0.0.1", "localhost") + "/echo"
+            seen_by = server
+        client = make_client(auth, origin=server.url)
+        reply = client.request("GET", f"{server.url}/redirect?to={destination}")
+        assert reply.status == 200
+        (seen,) = seen_by.state.seen
+        assert seen["headers"]["host"].startswith("127.0.0.1" if target == "other-port" else "loc")
+        assert not carried(seen), seen
+        key = server.state.api_key
+        assert key not in json.dumps(seen)
+        assert "at-" not in json.dumps(seen)
+
+    @pytest.mark.parametrize("placement", PLACEMENTS)
+    def test_same_origin_redirect_keeps_credentials(
+        self,
+        server: TokenServer,
+        make_client: MakeClient,
+        placement: str,
+        request: pytest.FixtureRequest,
+    ) -> None:
+        """A redirect within the origin still carries the credentials."""
+        reason = self.lost_on_same_origin_redirect.get(placement)
+        if reason is not None:
+            request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+        auth, carried = _placement(placement, server)
+        client = make_client(auth, origin=server.url)
+        reply = client.request("GET", f"{server.url}/redirect?to=/echo")
+        assert reply.status == 200
+        (seen,) = server.state.seen
+        assert carried(seen), seen
+
+    @pytest.mark.parametrize("kind", ["bearer", "api-key", "basic", "client-credentials"])
+    def test_refused_over_plain_http_before_any_lookup(
+        self,
+        server: TokenServer,
+        make_client: MakeClient,
+        monkeypatch: pytest.MonkeyPatch,
+        kind: str,
+    ) -> None:
+        """Secrets to a plain-http non-loopback host are refused before DNS or a connection."""
+        recorder = _Recorder(monkeypatch)
+        auths: dict[str, Callable[[], AuthLike]] = {
+            "bearer": lambda: StaticToken("static-token-value"),
+            "api-key": lambda: ApiKey("k-value"),
+            "basic": lambda: BasicAuth("alice", "s3cret!"),
+            "client-credentials": lambda: make_credential(server),
+        }
+        client = make_client(auths[kind](), origin="http://api.example.invalid")
+        with pytest.raises(InsecureTransportError):
+            client.request("GET", "http://api.example.invalid/api")
+        assert recorder.lookups == []
+        assert recorder.connects == []
+        assert server.count("token") == 0
+
+    def test_token_url_refused_over_plain_http(self) -> None:
+        """A plain-http token endpoint off loopback is refused when the credential is made."""
+        with pytest.raises(InsecureTransportError):
+            ClientCredentials(
+                "http://login.example.invalid/token", client_id="a", client_secret="b"
+            )
+
+    @pytest.mark.parametrize("kind", ["bearer", "api-key", "basic"])
+    def test_allow_insecure_opt_in(
+        self, server: TokenServer, make_client: MakeClient, kind: str
+    ) -> None:
+        """With ``allow_insecure=True`` the credentials go over plain http (via a proxy)."""
+        auths: dict[str, AuthLike] = {
+            "bearer": StaticToken("static-token-value"),
+            "api-key": ApiKey("k-value"),
+            "basic": BasicAuth("alice", "s3cret!"),
+        }
+        expected = {
+            "bearer": ("authorization", "Bearer static-token-value"),
+            "api-key": ("x-api-key", "k-value"),
+            "basic": ("authorization", "Basic " + base64.b64encode(b"alice:s3cret!").decode()),
+        }[kind]
+        client = make_client(
+            auths[kind], origin="http://api.example.invalid", allow_insecure=True, proxy=server.url
+        )
+        reply = client.request("GET", "http://api.example.invalid/echo")
+        assert reply.status == 200
+        (seen,) = server.state.seen
+        assert seen["headers"]["host"] == "api.example.invalid"
+        assert seen["headers"][expected[0]] == expected[1]
+
+    def test_secrets_absent_from_debug_logs(
+        self,
+        server: TokenServer,
+        other: TokenServer,
+        make_client: MakeClient,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        """Fetch, refresh on 401, redirect away and fail: no DEBUG record holds a secret."""
+        caplog.set_level(logging.DEBUG)
+        caplog.set_level(logging.DEBUG, logger="authwire")
+        secret = server.state.client_secret
+        key = server.state.api_key
+        cred = make_credential(server)
+        client = make_client(ApiKey(key) + cred, origin=server.url)
+        assert client.request("GET", f"{server.url}/both").status == 200
+        server.revoke_all()
+        assert client.request("GET", f"{server.url}/both").status == 200
+        assert client.request("GET", f"{server.url}/redirect?to={other.url}/echo").status == 200
+        assert client.request("GET", f"{server.url}/redirect?to=/echo").status == 200
+        cred.clear()
+        server.set_mode("echo_secret")
+        with pytest.raises(TokenRequestError):
+            client.request("GET", f"{server.url}/both")
+        tokens = server.issued_tokens()
+        assert len(tokens) >= 1
+        assert server.count("token") == 3
+        assert any(r.name.startswith("authwire") for r in caplog.records)
+        texts = [caplog.text]
+        for record in caplog.records:
+            texts.append(record.getMessage())
+            texts.extend(repr(value) for value in vars(record).values())
+        for text in texts:
+            assert not leaks(text, secret, key, *tokens)
+
+    def test_reprs_hold_no_secret(self, server: TokenServer, make_client: MakeClient) -> None:
+        """Credentials, schemes, tokens and the integration's auth objects repr without secrets."""
+        secret, key = server.state.client_secret, server.state.api_key
+        cred = make_credential(server)
+        token = cred.get_token()
+        objects: list[object] = [
+            cred,
+            token,
+            ApiKey(key),
+            ApiKey(key, query="api_key"),
+            ApiKey(key, cookie="api_key"),
+            BasicAuth("alice", secret),
+            DigestAuth("alice", secret),
+            StaticToken(token.access_token),
+            ApiKey(key) + cred,
+            authwire.Secret(secret),
+        ]
+        for obj in objects:
+            assert_no_secret(obj, secret, key, token.access_token)
+        client = make_client(ApiKey(key) + cred, origin=server.url)
+        assert client.request("GET", f"{server.url}/both").status == 200
+        assert_no_secret(client, secret, key, token.access_token)
+        for name in ("auth", "_auth", "adapter"):
+            if hasattr(client, name):
+                assert_no_secret(getattr(client, name), secret, key, token.access_token)
+
+    def test_no_token_json_in_response_history(
+        self, server: TokenServer, make_client: MakeClient
+    ) -> None:
+        """Token requests go through the credential's own client, never the user's."""
+        client = make_client(make_credential(server), origin=server.url)
+        assert client.request("GET", f"{server.url}/api").status == 200
+        server.revoke_all()
+        reply = client.request("GET", f"{server.url}/redirect?to=/api")
+        assert reply.status == 200
+        assert server.count("token") == 2
+        assert [status for status, _, _ in reply.history] in ([302, 401], [401, 302], [302])
+        for _, url, text in reply.history:
+            assert "/token" not in url
+            assert "access_token" not in text
+        assert client.sent_urls
+        assert not [url for url in client.sent_urls if "/token" in url]
+        agents = server.state.token_user_agents
+        assert agents == [f"authwire/{authwire.__version__}"] * 2
+
+    # -- other schemes through the integration --------------------------------------------
+
+    def test_basic_auth(self, server: TokenServer, make_client: MakeClient) -> None:
+        """BasicAuth is accepted by a Basic-protected endpoint; a wrong password is not."""
+        good = make_client(BasicAuth("alice", "s3cret!"), origin=server.url)
+        assert good.request("GET", f"{server.url}/basic").status == 200
+        bad = make_client(BasicAuth("alice", "wrong"), origin=server.url)
+        assert bad.request("GET", f"{server.url}/basic").status == 401
+        assert server.count("GET /basic") == 2
+
+    @pytest.mark.parametrize("alg", ["MD5", "SHA-256"])
+    def test_digest_auth(self, server: TokenServer, make_client: MakeClient, alg: str) -> None:
+        """DigestAuth answers the challenge once, then reuses the nonce with counting."""
+        client = make_client(DigestAuth("alice", "s3cret!"), origin=server.url)
+        for _ in range(3):
+            reply = client.request("GET", f"{server.url}/digest?alg={alg}")
+            assert reply.status == 200
+            assert reply.json()["alg"] == alg
+        assert server.count("digest_ok") == 3
+        assert server.count("digest_challenge") == 1
+
+    def test_digest_stale_nonce_retried(self, server: TokenServer, make_client: MakeClient) -> None:
+        """A nonce the server calls stale is replaced from the new challenge; the call succeeds."""
+        client = make_client(DigestAuth("alice", "s3cret!"), origin=server.url)
+        assert client.request("GET", f"{server.url}/digest").status == 200
+        with server.state.lock:
+            for nonce in server.state.nonces:
+                server.state.nonces[nonce] = 0.0  # expired: the next answer is stale=true
+        assert client.request("GET", f"{server.url}/digest").status == 200
+        assert server.count("digest_challenge") == 2
+        assert server.count("digest_ok") == 2
+        assert server.count("GET /digest") == 4
+
+    def test_digest_wrong_password_401_no_loop(
+        self, server: TokenServer, make_client: MakeClient
+    ) -> None:
+        """A wrong Digest password ends in a 401 after one answered challenge, not a loop."""
+        client = make_client(DigestAuth("alice", "wrong"), origin=server.url)
+        assert client.request("GET", f"{server.url}/digest").status == 401
+        assert server.count("GET /digest") == 2
+
+    def test_api_key_plus_client_credentials(
+        self, server: TokenServer, make_client: MakeClient
+    ) -> None:
+        """``ApiKey + ClientCredentials`` sends both, and a 401 refreshes and replays both."""
+        client = make_client(
+            ApiKey(server.state.api_key) + make_credential(server), origin=server.url
+        )
+        assert client.request("GET", f"{server.url}/both").status == 200
+        server.revoke_all()
+        reply = client.request("GET", f"{server.url}/both")
+        assert reply.status == 200
+        assert server.count("api_401") == 1
+        assert server.count("token") == 2
+        assert server.count("GET /both") == 3
+
+
+def check_single_flight(
+    server: TokenServer,
+    make_client: MakeClient,
+    workers: int,
+    expiries: int,
+) -> dict[str, float]:
+    """Hammer one credential with ``workers`` callers across ``expiries`` token lifetimes.
+
+    Asserts: zero 401s; never two token requests at once; never a second token request
+    within the same token generation (consecutive requests at least a quarter of the
+    lifetime apart, where a race would put them milliseconds apart); every fetched token
+    served requests. Returns the figures measured.
+    """
+    server.state.ttl = 3.0
+    server.state.token_delay = 0.05  # widens the window in which a broken lock would race
+    client = make_client(make_credential(server), origin=server.url)
+    statuses = client.hammer(f"{server.url}/api", workers, _until_expiries(server, expiries))
+    return assert_single_flight(server, statuses, expiries)
+
+
+def _until_expiries(server: TokenServer, expiries: int) -> Callable[[], bool]:
+    ttl = server.state.ttl
+
+    def keep_going() -> bool:
+        times = server.state.token_times
+        return not times or time.monotonic() - times[0] < expiries * ttl + 0.2
+
+    return keep_going
+
+
+def assert_single_flight(
+    server: TokenServer, statuses: Mapping[int, int], expiries: int
+) -> dict[str, float]:
+    """The assertions of ``check_single_flight`` on what the server counted."""
+    ttl = server.state.ttl
+    times = server.token_times()
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    duplicates = [gap for gap in gaps if gap < ttl / 4]
+    calls = sum(statuses.values())
+    assert dict(statuses) == {200: calls}, (statuses, server.state.expired_uses[:20])
+    assert server.count("api_401") == 0, (server.count("api_401"), server.state.expired_uses[:20])
+    assert duplicates == [], f"token requests within one generation: {gaps}"
+    assert server.state.token_inflight_max == 1
+    assert times[-1] - times[0] >= (expiries - 1) * ttl
+    assert len(times) >= expiries + 1
+    assert len(server.state.tokens_used) == len(times)
+    return {"calls": calls, "token_requests": len(times), "expiries": expiries}
+
+
+def body_chunks(data: bytes) -> Iterator[bytes]:
+    """``data`` as a one-shot generator of chunks."""
+    for i in range(0, len(data), 100):
+        yield data[i : i + 100]
+
+
+def open_body(body: Body) -> Any:
+    """The object to pass as the request body for a sync client (caller closes files)."""
+    if body.kind == "bytes":
+        return body.data
+    if body.kind == "file":
+        assert body.path is not None
+        return body.path.open("rb")
+    return body_chunks(body.data)
+
+
+__all__ = [
+    "Body",
+    "ContractClient",
+    "IntegrationContract",
+    "MakeClient",
+    "Reply",
+    "assert_single_flight",
+    "body_chunks",
+    "check_single_flight",
+    "make_credential",
+    "open_body",
+]

@@ -1,0 +1,149 @@
+"""The integration contract for ``requests``: ``authwire.requests.Auth`` and ``AuthAdapter``."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+import requests
+from tests.contract.base import Body, IntegrationContract, MakeClient, Reply, open_body
+
+import authwire.requests
+from authwire._core.schemes.base import AuthLike
+
+pytestmark = pytest.mark.integration
+
+
+class RequestsClient:
+    """A ``ContractClient`` over ``requests.Session``s configured by ``configure``."""
+
+    def __init__(self, configure: Callable[[requests.Session], None], proxy: str | None) -> None:
+        self._configure = configure
+        self._proxy = proxy
+        self.sent_urls: list[str] = []
+        self._sessions: list[requests.Session] = []
+        self.session = self._new_session()
+
+    def __repr__(self) -> str:
+        return f"RequestsClient({self.session.auth!r}, {self.session.adapters!r})"
+
+    def _new_session(self) -> requests.Session:
+        session = requests.Session()
+        session.trust_env = False
+        if self._proxy:
+            session.proxies = {"http": self._proxy, "https": self._proxy}
+        self._configure(session)
+
+        def record(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+            self.sent_urls.append(response.request.url or "")
+
+        session.hooks["response"].append(record)
+        self._sessions.append(session)
+        return session
+
+    def request(
+        self, method: str, url: str, *, body: Body | None = None, follow_redirects: bool = True
+    ) -> Reply:
+        data = open_body(body) if body is not None else None
+        try:
+            response = self.session.request(
+                method, url, data=data, allow_redirects=follow_redirects, timeout=30
+            )
+        finally:
+            if hasattr(data, "close"):
+                data.close()
+        return Reply(
+            status=response.status_code,
+            text=response.text,
+            url=response.url,
+            history=[(r.status_code, r.url, r.text) for r in response.history],
+        )
+
+    def hammer(self, url: str, workers: int, keep_going: Callable[[], bool]) -> Counter[int]:
+        sessions = [self._new_session() for _ in range(workers)]
+
+        def work(session: requests.Session) -> Counter[int]:
+            seen: Counter[int] = Counter()
+            while keep_going():
+                with session.get(url, timeout=30) as response:
+                    seen[response.status_code] += 1
+            return seen
+
+        total: Counter[int] = Counter()
+        with ThreadPoolExecutor(workers) as pool:
+            for seen in pool.map(work, sessions):
+                total += seen
+        return total
+
+    def close(self) -> None:
+        for session in self._sessions:
+            session.close()
+
+
+Configure = Callable[[requests.Session], None]
+
+
+def _factory(build: Callable[[AuthLike, str, bool], Configure]) -> Iterator[MakeClient]:
+    """A ``make_client`` whose clients' sessions are set up by ``build(auth, ...)``."""
+    clients: list[RequestsClient] = []
+
+    def make(
+        auth: AuthLike,
+        *,
+        origin: str,
+        allow_insecure: bool = False,
+        proxy: str | None = None,
+    ) -> RequestsClient:
+        client = RequestsClient(build(auth, origin, allow_insecure), proxy)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+class TestAuth(IntegrationContract):
+    """``session.auth = authwire.requests.Auth(x)``."""
+
+    lost_on_same_origin_redirect = {  # noqa: RUF012
+        "query": "requests builds the next hop's URL from Location and never re-runs "
+        "session.auth on redirects, so an API key query parameter is not re-added",
+        "cookie": "requests drops the Cookie header on every redirect and rebuilds it "
+        "from the cookie jar, so an API key cookie is not re-added",
+    }
+
+    @pytest.fixture
+    def make_client(self) -> Iterator[MakeClient]:
+        """Sessions (one per thread) sharing one ``authwire.requests.Auth``."""
+
+        def build(auth: AuthLike, origin: str, allow_insecure: bool) -> Configure:
+            shared = authwire.requests.Auth(auth, allow_insecure=allow_insecure)
+
+            def configure(session: requests.Session) -> None:
+                session.auth = shared
+
+            return configure
+
+        yield from _factory(build)
+
+
+class TestAuthAdapter(IntegrationContract):
+    """``session.mount(origin + "/", authwire.requests.AuthAdapter(x))``."""
+
+    @pytest.fixture
+    def make_client(self) -> Iterator[MakeClient]:
+        """Sessions (one per thread) with one shared ``AuthAdapter`` mounted on the origin."""
+
+        def build(auth: AuthLike, origin: str, allow_insecure: bool) -> Configure:
+            adapter = authwire.requests.AuthAdapter(auth, allow_insecure=allow_insecure)
+
+            def configure(session: requests.Session) -> None:
+                session.mount(origin.rstrip("/") + "/", adapter)
+
+            return configure
+
+        yield from _factory(build)
