@@ -14,6 +14,7 @@ needs ``httpx``. ``http_client=`` on a credential substitutes the user's own con
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
@@ -80,6 +81,10 @@ class HttpxSender:
         self._own = client is None
         self._client = client or httpx.Client(timeout=timeout, follow_redirects=False)
         self._timeout = timeout
+        if self._own:
+            # Credentials have no close(): release our pooled connection when we are
+            # collected, instead of leaving an unclosed socket (a ResourceWarning).
+            weakref.finalize(self, self._client.close)
 
     def send(self, request: HttpRequest) -> HttpResponse:
         httpx = self._httpx
@@ -124,6 +129,8 @@ class RequestsSender:
         self._own = session is None
         self._session = session or requests.Session()
         self._timeout = timeout
+        if self._own:
+            weakref.finalize(self, self._session.close)
 
     def send(self, request: HttpRequest) -> HttpResponse:
         requests = self._requests
