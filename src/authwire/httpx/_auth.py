@@ -25,7 +25,14 @@ from authwire._core.flow import AsyncStepper, Attempt, SyncStepper, Verdict
 from authwire._core.origin import OriginGuard
 from authwire._core.schemes.base import AuthLike, as_scheme
 from authwire._log import logger
-from authwire.httpx._convert import apply_attempt, can_replay, request_info, to_http_response
+from authwire.httpx._convert import (
+    apply_attempt,
+    body_position,
+    can_replay,
+    request_info,
+    rewind,
+    to_http_response,
+)
 
 __all__ = ["Auth"]
 
@@ -34,6 +41,11 @@ _SEND_HEADERS = "send_request_headers.started"
 
 def _hop_url(core_request: Any) -> str:
     url = core_request.url
+    target = bytes(url.target)
+    if target[:7].lower() == b"http://" or target[:8].lower() == b"https://":
+        # Absolute form: a plain-http request sent through a forward proxy. The hop goes
+        # to the target's origin, not to the proxy's.
+        return target.decode("latin-1")
     scheme, host, port = url.scheme.decode(), url.host.decode(), url.port
     if ":" in host:
         host = f"[{host}]"
@@ -127,6 +139,7 @@ class Auth(httpx.Auth):
         self.guard.check(str(request.url))
         if self._strip:
             self._guard_hops(request, is_async=False)
+        position = body_position(request)
         first = self._fast(time.time())
         stepper: SyncStepper[Attempt]
         if first is not None:
@@ -149,6 +162,7 @@ class Auth(httpx.Auth):
             if not can_replay(request):
                 stepper.close()
                 return
+            rewind(request, position)
             apply_attempt(request, attempt)
             response = yield request
             attempt = stepper.send(to_http_response(response))

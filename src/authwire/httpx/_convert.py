@@ -8,12 +8,43 @@ from authwire._core.flow import Attempt
 from authwire._core.http import Headers, HttpResponse
 from authwire._core.schemes.base import RequestInfo
 
-__all__ = ["apply_attempt", "can_replay", "peer_certificate", "request_info", "to_http_response"]
+__all__ = [
+    "apply_attempt",
+    "body_position",
+    "can_replay",
+    "peer_certificate",
+    "request_info",
+    "rewind",
+    "to_http_response",
+]
+
+
+def body_position(request: httpx.Request) -> int | None:
+    """Where a seekable file body starts (so a replay can rewind it), else ``None``."""
+    if isinstance(request.stream, httpx.ByteStream) or hasattr(request, "_content"):
+        return None
+    file = getattr(request.stream, "_stream", None)  # httpx's IteratorByteStream over a file
+    try:
+        if file is not None and file.seekable():
+            return int(file.tell())
+    except (AttributeError, OSError, ValueError):
+        pass
+    return None
+
+
+def rewind(request: httpx.Request, position: int | None) -> None:
+    """Seek a file body back to ``position`` (from ``body_position``) before a replay."""
+    if position is not None:
+        request.stream._stream.seek(position)  # type: ignore[union-attr]
 
 
 def can_replay(request: httpx.Request) -> bool:
-    """Whether the body can be sent again (bytes content, or a body already read)."""
-    return isinstance(request.stream, httpx.ByteStream) or hasattr(request, "_content")
+    """Whether the body can be sent again (bytes, a body already read, or a seekable file)."""
+    return (
+        isinstance(request.stream, httpx.ByteStream)
+        or hasattr(request, "_content")
+        or body_position(request) is not None
+    )
 
 
 def request_info(request: httpx.Request) -> RequestInfo:
