@@ -20,6 +20,7 @@ client_id      authentication                      grants
 cc-client      client_secret_basic/post            client_credentials, token exchange, JWT bearer
 hs-client      client_secret_jwt (HS256)           client_credentials
 nonce-client   client_secret_basic/post            client_credentials; DPoP nonces required
+tls-client     tls_client_auth (at ``mtls_origin``) client_credentials
 pk-client      private_key_jwt (keys made per run) client_credentials, JWT bearer
 app            client_secret_basic/post            code, refresh, device, password
 public-app     none (public)                       code, refresh, device, password
@@ -92,12 +93,19 @@ class OidcProvider:
         access_token_ttl: Access token lifetime in seconds.
         dpop_nonce: Make the token endpoint demand DPoP server nonces.
         node: The ``node`` executable.
+        mtls: Also serve HTTPS with client certificates (``mtls_origin``); the CA, the
+            server's and ``tls-client``'s certificate files are then in ``tls_files``.
     """
 
     access_token_ttl: int = 10
     dpop_nonce: bool = False
     node: str = "node"
+    mtls: bool = False
     issuer: str = ""
+    mtls_origin: str = ""
+    #: ``ca``, ``client_cert``, ``client_key``, ``other_cert``, ``other_key`` (an
+    #: untrusted client) as file paths, with ``mtls=True``.
+    tls_files: dict[str, str] = field(default_factory=dict)
     #: Private keys (PEM) of ``pk-client`` and of the JWT-bearer issuer, by ``rsa``/``ec``;
     #: their kids are ``rsa-key`` and ``ec-key``.
     private_keys: dict[str, str] = field(default_factory=dict)
@@ -127,6 +135,8 @@ class OidcProvider:
             "DPOP_NONCE": "1" if self.dpop_nonce else "0",
             "NODE_NO_WARNINGS": "1",
         }
+        if self.mtls:
+            env.update(self._make_tls_files(Path(self._tmp)))
         self._process = subprocess.Popen(
             [self.node, "server.mjs"],
             cwd=SERVER_DIR,
@@ -150,9 +160,39 @@ class OidcProvider:
                 if not chunk and self._process.poll() is not None:
                     continue
                 output += chunk
-        line = next(ln for ln in output.decode().splitlines() if "ready at " in ln)
+        lines = output.decode().splitlines()
+        line = next(ln for ln in lines if "ready at " in ln)
         self.issuer = line.split("ready at ", 1)[1].split()[0]
+        self.mtls_origin = next(
+            (ln.split("mtls at ", 1)[1].strip() for ln in lines if "mtls at " in ln), ""
+        )
         return self
+
+    def _make_tls_files(self, where: Path) -> dict[str, str]:
+        """Throwaway CA, server and client certificates (trustme); the server's env."""
+        import trustme
+
+        ca = trustme.CA()
+        server = ca.issue_cert("127.0.0.1", "localhost")
+        client = ca.issue_cert("tls-client", common_name="tls-client")
+        other = trustme.CA().issue_cert("intruder", common_name="tls-client")
+        files = {
+            "ca": ca.cert_pem,
+            "server_cert": server.cert_chain_pems[0],
+            "server_key": server.private_key_pem,
+            "client_cert": client.cert_chain_pems[0],
+            "client_key": client.private_key_pem,
+            "other_cert": other.cert_chain_pems[0],
+            "other_key": other.private_key_pem,
+        }
+        for name, blob in files.items():
+            blob.write_to_path(str(where / f"{name}.pem"))
+            self.tls_files[name] = str(where / f"{name}.pem")
+        return {
+            "TLS_CERT": self.tls_files["server_cert"],
+            "TLS_KEY": self.tls_files["server_key"],
+            "TLS_CA": self.tls_files["ca"],
+        }
 
     def stop(self) -> None:
         """Stop the provider (idempotent) and remove its temporary files."""
@@ -219,7 +259,7 @@ class OidcProvider:
 @pytest.fixture(scope="session")
 def oidc() -> Iterator[OidcProvider]:
     """A real oidc-provider on a free loopback port with 5-second access tokens."""
-    provider = OidcProvider(access_token_ttl=5).start()
+    provider = OidcProvider(access_token_ttl=5, mtls=True).start()
     try:
         yield provider
     finally:

@@ -748,3 +748,53 @@ def test_dpop_refresh_of_a_device_login(oidc: OidcProvider) -> None:
     status, body = call_api("httpx", cred, oidc.api)
     assert (status, body["scheme"], body["sub"]) == (200, "DPoP", "test-user")
     assert oidc.token_requests(PUBLIC_CLIENT, "refresh_token") == before + 1
+
+
+# -- tls_client_auth (RFC 8705) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_tls_client_auth_with_cert_pair(oidc: OidcProvider, kind: str) -> None:
+    """cert=(cert, key) authenticates the client by its TLS certificate; no secret is sent."""
+    files = oidc.tls_files
+    cred = ClientCredentials(
+        token_url=oidc.mtls_origin + "/token",
+        client_id="tls-client",
+        cert=(files["client_cert"], files["client_key"]),
+        verify=files["ca"],
+        cache=MemoryCache(),
+    )
+    before = oidc.token_requests("tls-client", "client_credentials")
+    status, body = call_api(kind, cred, oidc.api)
+    assert (status, body["client_id"]) == (200, "tls-client")
+    assert oidc.token_requests("tls-client", "client_credentials") == before + 1
+
+
+def test_tls_client_auth_untrusted_certificate(oidc: OidcProvider) -> None:
+    """A certificate from another CA is refused with invalid_client."""
+    files = oidc.tls_files
+    cred = ClientCredentials(
+        token_url=oidc.mtls_origin + "/token",
+        client_id="tls-client",
+        cert=authwire.ClientCertificate(files["other_cert"], files["other_key"]),
+        auth_method="tls_client_auth",
+        verify=files["ca"],
+        cache=MemoryCache(),
+    )
+    with pytest.raises(TokenRequestError) as info:
+        cred.get_token()
+    assert (info.value.status, info.value.error) == (401, "invalid_client")
+
+
+def test_verify_refuses_an_unknown_server_ca(oidc: OidcProvider) -> None:
+    """Without the test CA in verify=, the HTTPS token endpoint is not trusted."""
+    files = oidc.tls_files
+    cred = ClientCredentials(
+        token_url=oidc.mtls_origin + "/token",
+        client_id="tls-client",
+        cert=(files["client_cert"], files["client_key"]),
+        retries=0,
+        cache=MemoryCache(),
+    )
+    with pytest.raises(authwire.TokenEndpointUnreachable):
+        cred.get_token()

@@ -11,7 +11,10 @@ the grant itself, and ID token validation.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Mapping
+import contextlib
+import os
+import weakref
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -35,6 +38,23 @@ from authwire.errors import ConfigurationError, TokenRequestError
 __all__ = ["OAuth2Credential", "UserGrant"]
 
 
+def _certificate(cert: Any) -> Any:
+    """A ``ClientCertificate`` from what ``cert=`` was given (``None`` stays ``None``)."""
+    if cert is None:
+        return None
+    from authwire.tls import ClientCertificate
+
+    if isinstance(cert, ClientCertificate):
+        return cert
+    if isinstance(cert, (tuple, list)) and len(cert) == 2:
+        return ClientCertificate(cert[0], cert[1])
+    if isinstance(cert, (str, os.PathLike)):
+        return ClientCertificate(cert)
+    raise ConfigurationError(
+        "cert= takes a (cert_file, key_file) pair, a PEM file or a ClientCertificate"
+    )
+
+
 def _default_method(secret: str | None, private_key: Any, cert: Any) -> AuthMethod:
     if private_key is not None:
         return AuthMethod.PRIVATE_KEY_JWT
@@ -56,7 +76,12 @@ class OAuth2Credential(ManagedCredential):
         private_key: For ``private_key_jwt``: a PEM private key or a private JWK.
         key_id: The ``kid`` put in client assertions (default: the JWK's ``kid``).
         signing_alg: ``RS256`` (RSA default), ``PS256``, ``ES256`` (P-256 default)...
-        cert: For ``tls_client_auth``: a ``(cert_file, key_file)`` pair.
+        cert: For ``tls_client_auth`` (RFC 8705): a ``(cert_file, key_file)`` pair, a PEM
+            file holding both, or an ``authwire.ClientCertificate``. authwire's own
+            token-endpoint client presents it.
+        verify: How authwire's own token-endpoint client checks the server: ``True``
+            (default, the system CAs), a CA bundle path, or ``False`` (tests only).
+            Ignored with ``http_client=`` (configure your client instead).
         scope: Scopes to request, as a space-separated string or a list.
         audience: The ``audience`` parameter some providers need (Auth0, Okta).
         resource: RFC 8707 resource indicator(s).
@@ -93,6 +118,7 @@ class OAuth2Credential(ManagedCredential):
         extra_params: Mapping[str, str] | None = None,
         allow_insecure: bool = False,
         dpop: bool | DPoPKey = False,
+        verify: bool | str = True,
         **options: Any,
     ) -> None:
         if bool(token_url) == bool(issuer):
@@ -112,6 +138,7 @@ class OAuth2Credential(ManagedCredential):
             if auth_method is not None
             else _default_method(secret, key, cert)
         )
+        certificate = _certificate(cert)
         signing_key = None
         if method is AuthMethod.PRIVATE_KEY_JWT:
             if key is None:
@@ -129,7 +156,7 @@ class OAuth2Credential(ManagedCredential):
                 client_secret=Secret(secret) if secret else None,
                 method=method,
                 signing_key=signing_key,
-                cert=cert,
+                cert=certificate,
             ),
             scope=normalize_scope(scope),
             audience=audience,
@@ -138,6 +165,48 @@ class OAuth2Credential(ManagedCredential):
             dpop=self._dpop,
         )
         super().__init__(**options)
+        if options.get("http_client") is None and (certificate is not None or verify is not True):
+            self._use_tls(certificate, verify)
+
+    def _use_tls(self, certificate: Any, verify: bool | str) -> None:
+        """Make authwire's own token-endpoint clients present ``certificate`` / use ``verify``."""
+        import ssl
+
+        try:
+            import httpx
+        except ImportError:
+            raise ConfigurationError(
+                "cert= and verify= need httpx: pip install 'authwire[httpx]'"
+            ) from None
+        from authwire.credentials._sender import AsyncHttpxSender, HttpxSender
+
+        if certificate is not None:
+            context = certificate.ssl_context(verify)
+        elif verify is False:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        else:
+            context = ssl.create_default_context(cafile=str(verify))
+        timeout = self._timeout
+
+        def sender() -> HttpxSender:
+            client = httpx.Client(verify=context, timeout=timeout, follow_redirects=False)
+            made = HttpxSender(client, timeout)
+            made._own = True
+            # Credentials have no close(): release the connections when collected.
+            weakref.finalize(made, client.close)
+            return made
+
+        @contextlib.asynccontextmanager
+        async def async_sender() -> AsyncIterator[AsyncHttpxSender]:
+            async with httpx.AsyncClient(
+                verify=context, timeout=timeout, follow_redirects=False
+            ) as client:
+                yield AsyncHttpxSender(client, timeout)
+
+        self._manager._sender_factory = sender
+        self._manager._async_sender = async_sender
 
     # -- description -------------------------------------------------------------------
 
@@ -275,9 +344,7 @@ class OAuth2Credential(ManagedCredential):
             TokenRequestError: The server refused the revocation (e.g. ``invalid_client``).
             ConfigurationError: No revocation endpoint is known.
         """
-        from authwire.credentials._sender import make_sender
-
-        sender = make_sender(self._http_client, self._timeout)
+        sender = self._manager._sender_factory()
         try:
             return drive_sync(self._revoke_flow(revocation_url), sender.send)
         finally:
@@ -289,9 +356,8 @@ class OAuth2Credential(ManagedCredential):
         """``revoke`` for asyncio and trio."""
         from authwire._aio import RUNTIME
         from authwire._core.flow import drive_async
-        from authwire.credentials._sender import async_sender
 
-        async with async_sender(self._http_client, self._timeout) as sender:
+        async with self._manager._async_sender() as sender:
             return await drive_async(self._revoke_flow(revocation_url), sender.send, RUNTIME)
 
 

@@ -12,8 +12,13 @@
 //                      (client `nonce-client` always meets that demand; `/api/nonce` is a
 //                      resource that demands them too)
 //   TEST_USER          subject for logins without a login_hint (default "test-user")
-// Prints one line `oidc-provider ready at <issuer>` on stdout once it accepts requests.
+//   TLS_CERT, TLS_KEY, TLS_CA   (optional) also serve HTTPS on another port, asking for
+//                      client certificates signed by TLS_CA: `tls-client` authenticates
+//                      with its certificate there (RFC 8705 tls_client_auth)
+// Prints one line `oidc-provider ready at <issuer>` on stdout once it accepts requests,
+// preceded by `mtls at <https origin>` when TLS_* are set.
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { generateKeyPairSync, createHash, randomBytes } from 'node:crypto';
 import { Provider, errors } from 'oidc-provider';
@@ -54,9 +59,14 @@ const userClient = (extra) => ({
 const provider = new Provider(ISSUER, {
   jwks: { keys: [signingJwk] },
   cookies: { keys: ['test-only-cookie-key'] },
+  clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt',
+    'private_key_jwt', 'tls_client_auth', 'none'],
   clients: [
     { client_id: 'cc-client', client_secret: 'cc-secret',
       grant_types: ['client_credentials', TE, JWTB], redirect_uris: [], response_types: [] },
+    { client_id: 'tls-client', token_endpoint_auth_method: 'tls_client_auth',
+      tls_client_auth_subject_dn: 'CN=tls-client',
+      grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
     { client_id: 'nonce-client', client_secret: 'nonce-secret',
       grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
     { client_id: 'hs-client', client_secret: 'hs-client-secret-0123456789abcdef0123456789',
@@ -73,6 +83,19 @@ const provider = new Provider(ISSUER, {
     deviceFlow: { enabled: true },
     introspection: { enabled: true },
     revocation: { enabled: true },
+    mTLS: {
+      enabled: true,
+      tlsClientAuth: true,
+      getCertificate: (ctx) => {
+        const peer = ctx.req.socket.getPeerCertificate?.();
+        if (!peer || !peer.raw) return undefined;
+        const b64 = peer.raw.toString('base64').match(/.{1,64}/g).join('\n');
+        return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
+      },
+      certificateAuthorized: (ctx) => ctx.req.socket.authorized === true,
+      certificateSubjectMatches: (ctx, property, expected) => property === 'tls_client_auth_subject_dn'
+        && expected === `CN=${ctx.req.socket.getPeerCertificate().subject?.CN}`,
+    },
     dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: (ctx) => process.env.DPOP_NONCE === '1' || ctx.oidc?.client?.clientId === 'nonce-client' },
     resourceIndicators: {
       enabled: true,
@@ -201,4 +224,12 @@ provider.use(async (ctx, next) => {
 });
 
 http.on('request', provider.callback());
+if (process.env.TLS_CERT) {
+  const tls = createTlsServer({
+    cert: readFileSync(process.env.TLS_CERT), key: readFileSync(process.env.TLS_KEY),
+    ca: readFileSync(process.env.TLS_CA), requestCert: true, rejectUnauthorized: false,
+  }, provider.callback());
+  await new Promise((resolve) => { tls.listen(0, '127.0.0.1', resolve); });
+  console.log(`mtls at https://127.0.0.1:${tls.address().port}`);
+}
 console.log(`oidc-provider ready at ${ISSUER} (AT TTL ${TTL}s)`);
