@@ -15,6 +15,7 @@ import redis
 from tests.integration._redis import redis_or_skip
 from tests.integration.conftest import free_port
 from tests.integration.test_file_cache_processes import (
+    StallingProxy,
     assert_one_request_per_expiry,
     finish,
     run_herd,
@@ -69,31 +70,31 @@ def test_sigkilled_refresher_lease_expires_and_a_waiter_takes_over(
     sync_a, sync_b = tmp_path / "a", tmp_path / "b"
     sync_a.mkdir()
     sync_b.mkdir()
-    server.state.mode = "slow"
-    url = server.url + "/token"
-    # A 5-second lease: long enough that B, started on a loaded machine, still finds it.
-    env = dict(os.environ, HERD_LEASE="5")
-    a = spawn("once", redis_url, url, str(sync_a), env=env)
+    env = dict(os.environ, HERD_LEASE="3")
     b: subprocess.Popen[str] | None = None
-    try:
-        wait_for(lambda: server.count("token") == 1, "A's token request")
-        (lease,) = client.keys("herd:*:lease")
-        os.kill(a.pid, signal.SIGKILL)
-        a.communicate()
-        server.state.mode = None
-        b = spawn("once", redis_url, url, str(sync_b), env=env)
-        wait_for(lambda: any(sync_b.glob("ready-*")), "B to start")
-        # The dead holder's lease is still there: B waits instead of fetching.
-        assert client.exists(lease) == 1
-        assert server.count("token") == 1
-        (result,) = finish([b])
-    finally:
-        for proc in (a, b):
-            if proc is not None and proc.returncode is None:
-                proc.kill()
-                proc.communicate()
+    with StallingProxy(server.url + "/token") as proxy:
+        a = spawn("once", redis_url, proxy.url, str(sync_a), env=env)
+        try:
+            wait_for(lambda: proxy.requests == 1, "A's token request")
+            (lease,) = client.keys("herd:*:lease")
+            b = spawn("once", redis_url, proxy.url, str(sync_b), env=env)
+            wait_for(lambda: any(sync_b.glob("ready-*")), "B to start")
+            time.sleep(0.5)  # give B the time to queue on the lease
+            # B waits for A's refresh instead of asking the endpoint itself.
+            assert proxy.requests == 1
+            assert b.poll() is None
+            os.kill(a.pid, signal.SIGKILL)
+            a.communicate()
+            # The dead holder's lease stays until it expires; then B takes over.
+            (result,) = finish([b])
+        finally:
+            for proc in (a, b):
+                if proc is not None and proc.returncode is None:
+                    proc.kill()
+                    proc.communicate()
     assert [e["outcome"] for e in result["events"]] == ["fetched"]
-    assert server.count("token") == 2
+    assert proxy.requests == 2
+    assert server.count("token") == 1  # B's; A's never reached the endpoint
     assert client.exists(lease) == 0
     (key,) = [k for k in client.keys("herd:*") if not k.endswith(b":lease")]
     cached = authwire.RedisCache(redis_url, prefix="herd:").get(key.decode()[len("herd:") :])
@@ -189,3 +190,32 @@ def test_redis_stopping_mid_run_does_not_stop_the_api(server: TokenServer, tmp_p
     second = cred.get_token()
     assert second.access_token != first.access_token
     assert server.count("token") == 2
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """Run each ``@pytest.mark.anyio`` test once per event loop."""
+    return str(request.param)
+
+
+@pytest.mark.anyio
+async def test_async_credentials_share_through_redis(
+    server: TokenServer, redis_url: str, client: redis.Redis
+) -> None:
+    """aget_token on two credentials sharing a RedisCache: one fetch, one cached read."""
+    outcomes: list[str] = []
+
+    def make() -> authwire.ClientCredentials:
+        return authwire.ClientCredentials(
+            server.url + "/token",
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            cache=RedisCache(redis_url, prefix="async:"),
+            on_refresh=lambda e: outcomes.append(e.outcome),
+        )
+
+    first, second = make(), make()
+    assert await first.aget_token() == await second.aget_token()
+    assert outcomes == ["fetched", "cached"]
+    assert server.count("token") == 1
+    assert client.exists(f"async:{first.cache_key}") == 1
