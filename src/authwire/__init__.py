@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from authwire._version import __version__
 
+# A new public name goes in three places: an import here, __all__ and _EXPORTS below.
 if TYPE_CHECKING:
     from authwire._core.oauth2.device import DeviceAuthorization
     from authwire._core.oauth2.dpop import DPoPKey
