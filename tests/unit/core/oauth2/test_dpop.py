@@ -1,0 +1,175 @@
+"""DPoP proofs and the nonce dance (RFC 9449), stepped by hand."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+import jwt
+import pytest
+
+from authwire import DPoPKey, Token
+from authwire._core.flow import Attempt, Call
+from authwire._core.http import Headers, HttpRequest, HttpResponse
+from authwire._core.oauth2.dpop import DPoPAuth, dpop_send_flow, htu_of
+from authwire._core.retry import RetryPolicy, send_with_retries
+from authwire._core.schemes.base import RequestInfo
+
+URL = "https://api.example.com/orders?page=2#top"
+TOKEN_URL = "https://login.example.com/token"
+NOW = 1_700_000_000.0
+
+
+def verify(proof: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The header and claims of a proof, checked against the key embedded in it."""
+    header = jwt.get_unverified_header(proof)
+    public = jwt.PyJWK(header["jwk"], "ES256").key
+    claims: dict[str, Any] = jwt.decode(proof, public, algorithms=["ES256"])
+    return header, claims
+
+
+def test_proof_claims_and_header() -> None:
+    """A resource proof has typ, public jwk, htm, htu without query, iat, jti and ath."""
+    key = DPoPKey()
+    proof = key.proof("get", URL, NOW, access_token="at-123")
+    header, claims = verify(proof)
+    assert header["typ"] == "dpop+jwt"
+    assert header["alg"] == "ES256"
+    assert "d" not in header["jwk"]
+    assert claims["htm"] == "GET"
+    assert claims["htu"] == "https://api.example.com/orders"
+    assert claims["iat"] == int(NOW)
+    expected = base64.urlsafe_b64encode(hashlib.sha256(b"at-123").digest()).rstrip(b"=")
+    assert claims["ath"] == expected.decode()
+    assert key.proof("GET", URL, NOW) != key.proof("GET", URL, NOW)  # fresh jti each time
+
+
+def test_thumbprint_is_rfc7638() -> None:
+    """The jkt is the SHA-256 of the canonical public JWK (crv, kty, x, y)."""
+    key = DPoPKey()
+    jwk = key.public_jwk
+    canonical = json.dumps(
+        {"crv": jwk["crv"], "kty": jwk["kty"], "x": jwk["x"], "y": jwk["y"]},
+        separators=(",", ":"),
+    ).encode()
+    digest = base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=")
+    assert key.thumbprint == digest.decode()
+    assert "d" not in repr(key)
+
+
+def test_htu_drops_query_and_fragment() -> None:
+    """htu keeps scheme, host, port and path only."""
+    assert htu_of("https://a.example:8443/p/q?x=1#f") == "https://a.example:8443/p/q"
+
+
+def test_token_endpoint_nonce_dance() -> None:
+    """A 400 use_dpop_nonce is answered once, signed with the nonce; the nonce is kept."""
+    key = DPoPKey()
+    request = HttpRequest("POST", TOKEN_URL, Headers({"Accept": "application/json"}), b"x=1")
+    flow = dpop_send_flow(
+        request,
+        key,
+        lambda r: send_with_retries(r, RetryPolicy(retries=0), now=lambda: NOW),
+        lambda: NOW,
+    )
+    first = next(flow)
+    assert "nonce" not in verify(first.headers["DPoP"])[1]
+    challenge = HttpResponse(
+        400,
+        Headers({"DPoP-Nonce": "n-1", "Content-Type": "application/json"}),
+        b'{"error": "use_dpop_nonce"}',
+        TOKEN_URL,
+    )
+    second = flow.send(challenge)
+    assert verify(second.headers["DPoP"])[1]["nonce"] == "n-1"
+    ok = HttpResponse(200, Headers({"DPoP-Nonce": "n-2"}), b"{}", TOKEN_URL)
+    with pytest.raises(StopIteration) as stop:
+        flow.send(ok)
+    assert stop.value.value is ok
+    assert key.nonce_for(TOKEN_URL) == "n-2"
+    assert key.nonce_for("https://other.example/") is None
+
+
+def test_other_errors_are_not_retried() -> None:
+    """A 400 without a nonce challenge comes back as is, after one request."""
+    key = DPoPKey()
+    request = HttpRequest("POST", TOKEN_URL, Headers({}), b"")
+    flow = dpop_send_flow(
+        request,
+        key,
+        lambda r: send_with_retries(r, RetryPolicy(retries=0), now=lambda: NOW),
+        lambda: NOW,
+    )
+    next(flow)
+    refused = HttpResponse(400, Headers({}), b'{"error": "invalid_grant"}', TOKEN_URL)
+    with pytest.raises(StopIteration) as stop:
+        flow.send(refused)
+    assert stop.value.value is refused
+
+
+class Source:
+    """A token source that counts calls (the real credentials are tested against a server)."""
+
+    def __init__(self, *tokens: Token) -> None:
+        self.tokens = list(tokens)
+        self.invalidated: list[Token] = []
+
+    def get_token(self) -> Token:
+        return self.tokens[0]
+
+    async def aget_token(self) -> Token:
+        return self.tokens[0]
+
+    def invalidate(self, token: Token) -> bool:
+        self.invalidated.append(token)
+        self.tokens.pop(0)
+        return True
+
+    async def ainvalidate(self, token: Token) -> bool:
+        return self.invalidate(token)
+
+    def peek(self, now: float) -> Token | None:
+        return None
+
+
+def step(flow: Any, value: Any = None, first: bool = False) -> Any:
+    """Advance the scheme flow past Call operations, running them."""
+    op = next(flow) if first else flow.send(value)
+    while isinstance(op, Call):
+        op = flow.send(op.fn(*op.args))
+    return op
+
+
+def test_resource_nonce_then_refresh_each_once() -> None:
+    """At a resource: a nonce 401 is answered once; another 401 refreshes and replays once."""
+    old = Token(access_token="at-old", token_type="DPoP")
+    new = Token(access_token="at-new", token_type="DPoP")
+    source = Source(old, new)
+    scheme = DPoPAuth(source, DPoPKey(), lambda: NOW)
+    flow = scheme.auth_flow(RequestInfo("POST", URL))
+    attempt = step(flow, first=True)
+    assert isinstance(attempt, Attempt)
+    assert attempt.headers["Authorization"] == "DPoP at-old"
+    nonce_challenge = HttpResponse(
+        401,
+        Headers({"DPoP-Nonce": "rn-1", "WWW-Authenticate": 'DPoP error="use_dpop_nonce"'}),
+        b"",
+        URL,
+    )
+    attempt = step(flow, nonce_challenge)
+    assert verify(attempt.headers["DPoP"])[1]["nonce"] == "rn-1"
+    attempt = step(flow, HttpResponse(401, Headers({}), b"", URL))
+    assert attempt.headers["Authorization"] == "DPoP at-new"
+    assert source.invalidated == [old]
+    with pytest.raises(StopIteration):
+        flow.send(HttpResponse(401, Headers({}), b"", URL))
+
+
+def test_bearer_token_is_sent_as_bearer() -> None:
+    """A server that ignored DPoP and issued a Bearer token gets it back as Bearer."""
+    source = Source(Token(access_token="plain", token_type="Bearer"))
+    flow = DPoPAuth(source, DPoPKey(), lambda: NOW).auth_flow(RequestInfo("GET", URL))
+    attempt = step(flow, first=True)
+    assert dict(attempt.headers) == {"Authorization": "Bearer plain"}
