@@ -31,11 +31,6 @@ from authwire._core.token import Token
 from authwire.caches.base import TokenCache, cache_key
 from authwire.errors import ConfigurationError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
-
 __all__ = [
     "GRANTS",
     "Profile",
@@ -272,6 +267,11 @@ def load_config(path: str | os.PathLike[str] | None = None) -> ProfileConfig | N
         return None
     except OSError as exc:
         raise ConfigurationError(f"cannot read {file}: {exc.strerror}") from None
+    # Imported here: profiles are read once, not on every `import authwire`.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
