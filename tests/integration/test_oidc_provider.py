@@ -798,3 +798,47 @@ def test_verify_refuses_an_unknown_server_ca(oidc: OidcProvider) -> None:
     )
     with pytest.raises(authwire.TokenEndpointUnreachable):
         cred.get_token()
+
+
+# -- secrets stay secret ------------------------------------------------------------------------
+
+
+def test_no_planted_secret_in_reprs_errors_or_logs(
+    oidc: OidcProvider, planted_secrets: Any
+) -> None:
+    """Refused secrets, passwords and refresh tokens never reach a repr, an error or a log."""
+    secret = planted_secrets.new("client-secret")
+    password = planted_secrets.new("password")
+    refresh = planted_secrets.new("refresh")
+    creds: list[Credential] = [
+        ClientCredentials(
+            issuer=oidc.issuer, client_id="cc-client", client_secret=secret, cache=MemoryCache()
+        ),
+        ClientCredentials(
+            issuer=oidc.issuer,
+            client_id="hs-client",
+            client_secret=secret,
+            auth_method="client_secret_jwt",
+            cache=MemoryCache(),
+        ),
+        PasswordGrant(
+            issuer=oidc.issuer,
+            client_id="app",
+            client_secret=secret,
+            username="alice",
+            password=password,
+            cache=MemoryCache(),
+        ),
+        RefreshTokenGrant(
+            issuer=oidc.issuer, client_id="public-app", refresh_token=refresh, cache=MemoryCache()
+        ),
+    ]
+    for cred in creds:
+        with pytest.raises(authwire.AuthwireError) as info:
+            cred.get_token()
+        error = info.value
+        planted_secrets.check(repr(cred), str(error), repr(error), getattr(error, "snippet", ""))
+        cause = error.__cause__
+        if cause is not None:
+            planted_secrets.check(str(cause))
+    planted_secrets.check_logs()
