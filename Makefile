@@ -38,6 +38,8 @@ docs: bootstrap
 bench: bootstrap
 	$(PY) -m pip install -q -r requirements-bench.txt
 	$(PY) bench/run.py
+	$(PY) bench/herd.py
+	$(PY) bench/kill9.py
 
 clean:
 	rm -rf site .pytest_cache .mypy_cache .ruff_cache build dist
