@@ -168,7 +168,19 @@ def test_profile_caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert folder.path == tmp_path / "own"
     assert isinstance(make("memory"), authwire.MemoryCache)
     assert isinstance(make("redis://127.0.0.1:1/0"), authwire.RedisCache)
-    assert isinstance(make("keyring"), authwire.KeyringCache)
+    import keyring
+    from keyrings.alt.file import PlaintextKeyring
+
+    ring = PlaintextKeyring()
+    ring.file_path = str(tmp_path / "keyring.cfg")
+    before = keyring.get_keyring()
+    keyring.set_keyring(ring)
+    try:
+        cache = make("keyring")
+    finally:
+        keyring.set_keyring(before)
+    assert isinstance(cache, authwire.KeyringCache)
+    assert cache.backend is ring
 
 
 # -- ProfileCredential ----------------------------------------------------------------------
