@@ -13,6 +13,7 @@
 * ``/krb-nomutual/`` the same, but the server token is removed from non-401 responses;
 * ``/krb-deleg/``    the same, storing delegated credentials in ``<root>/deleg``;
 * ``/open/``         no authentication (a target for the proxy);
+* every location also over HTTPS (``KerberosSite.tls_url``, trustme CA in ``.ca``);
 * a forward proxy (``KerberosSite.proxy``, ``ProxyRequests On``) that demands Kerberos
   (407 + ``Proxy-Authenticate: Negotiate``);
 * ``/ntlm/``         NTLM through gss-ntlmssp (``GssapiConnectionBound On``), users from
@@ -89,6 +90,8 @@ LoadModule auth_gssapi_module {modules}/mod_auth_gssapi.so
 LoadModule cgi_module {modules}/mod_cgi.so
 LoadModule dir_module {modules}/mod_dir.so
 LoadModule headers_module {modules}/mod_headers.so
+LoadModule ssl_module {modules}/mod_ssl.so
+LoadModule socache_shmcb_module {modules}/mod_socache_shmcb.so
 LoadModule proxy_module {modules}/mod_proxy.so
 LoadModule proxy_http_module {modules}/mod_proxy_http.so
 StartServers 2
@@ -107,6 +110,13 @@ Header always set X-Remote-User "expr=%{{REMOTE_USER}}"
   </Files>
 </Directory>
 {locations}
+SSLSessionCache shmcb:{root}/run/ssl_scache(512000)
+Listen 127.0.0.1:{tls_port}
+<VirtualHost 127.0.0.1:{tls_port}>
+  SSLEngine on
+  SSLCertificateFile {root}/server.crt
+  SSLCertificateKeyFile {root}/server.key
+</VirtualHost>
 Listen 127.0.0.1:{proxy_port}
 <VirtualHost 127.0.0.1:{proxy_port}>
   ProxyRequests On
@@ -170,10 +180,12 @@ def _ports_free(base: int, count: int) -> bool:
 class KerberosSite:
     """The realm and the Apache in front of it."""
 
-    def __init__(self, realm: Any, root: Path, port: int, proxy_port: int) -> None:
+    def __init__(self, realm: Any, root: Path, port: int, proxy_port: int, tls_port: int) -> None:
         self.realm = realm
         self.root = root
         self.port = port
+        self.tls_port = tls_port
+        self.ca = str(root / "ca.pem")
         self.proxy = f"http://localhost:{proxy_port}"
         self.access_log = root / "access.log"
         self.principal = realm.user_princ
@@ -182,6 +194,10 @@ class KerberosSite:
     def url(self, path: str) -> str:
         """An absolute URL on Apache, by the name the SPN is for."""
         return f"http://localhost:{self.port}{path}"
+
+    def tls_url(self, path: str) -> str:
+        """The same on Apache's HTTPS port (certificate for ``localhost``, CA ``self.ca``)."""
+        return f"https://localhost:{self.tls_port}{path}"
 
     def log_mark(self) -> int:
         """The number of access-log lines so far (pass it to ``statuses``)."""
@@ -241,7 +257,14 @@ def _start_realm() -> Any:
     )
 
 
-def _write_apache(root: Path, realm: Any, port: int, proxy_port: int) -> None:
+def _write_apache(root: Path, realm: Any, port: int, proxy_port: int, tls_port: int) -> None:
+    import trustme
+
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(root / "ca.pem"))
+    leaf = ca.issue_cert("localhost")
+    leaf.private_key_pem.write_to_path(str(root / "server.key"))
+    leaf.cert_chain_pems[0].write_to_path(str(root / "server.crt"))
     (root / "run").mkdir()
     (root / "rcache").mkdir()
     names = ("krb", "krb-tampered", "krb-nomutual", "krb-deleg", "ntlm", "open")
@@ -274,6 +297,7 @@ def _write_apache(root: Path, realm: Any, port: int, proxy_port: int) -> None:
             root=root,
             port=port,
             proxy_port=proxy_port,
+            tls_port=tls_port,
             modules=MODULES,
             user=user,
             locations=locations,
@@ -308,8 +332,8 @@ def kerberos() -> Iterator[KerberosSite]:
     try:
         os.environ["KRB5_CONFIG"] = realm.env["KRB5_CONFIG"]
         os.environ["KRB5CCNAME"] = realm.env["KRB5CCNAME"]
-        port, proxy_port = free_port(), free_port()
-        _write_apache(root, realm, port, proxy_port)
+        port, proxy_port, tls_port = free_port(), free_port(), free_port()
+        _write_apache(root, realm, port, proxy_port, tls_port)
         process = ServerProcess(
             [APACHE_BIN, "-f", str(root / "httpd.conf"), "-DFOREGROUND"],
             port=port,
@@ -322,7 +346,7 @@ def kerberos() -> Iterator[KerberosSite]:
                 "NTLM_USER_FILE": str(root / "ntlm_users"),
             },
         ).start()
-        yield KerberosSite(realm, root, port, proxy_port)
+        yield KerberosSite(realm, root, port, proxy_port, tls_port)
     finally:
         if process is not None:
             process.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -33,21 +35,33 @@ class Reply:
         self.history = history
 
 
-def _send(client: str, auth: authwire.AuthScheme, method: str, url: str, **kw: Any) -> Reply:
+def _send(
+    client: str,
+    auth: authwire.AuthScheme,
+    method: str,
+    url: str,
+    ca: str | None = None,
+    **kw: Any,
+) -> Reply:
     """One request through ``client`` (async ones on a fresh asyncio or trio loop)."""
+    verify = ssl.create_default_context(cafile=ca) if ca else True
     if client == "requests":
         if "content" in kw:
             kw["data"] = kw.pop("content")
-        r = requests.request(method, url, auth=authwire.requests.Auth(auth), timeout=10, **kw)
+        r = requests.request(
+            method, url, auth=authwire.requests.Auth(auth), timeout=10, verify=ca or True, **kw
+        )
         return Reply(r.status_code, dict(r.headers), r.text, len(r.history))
     if client == "httpx":
-        with httpx.Client(auth=authwire.httpx.Auth(auth), timeout=10) as c:
+        with httpx.Client(auth=authwire.httpx.Auth(auth), timeout=10, verify=verify) as c:
             h = c.request(method, url, **kw)
         return Reply(h.status_code, dict(h.headers), h.text, len(h.history))
     import anyio
 
     async def go() -> Reply:
-        async with httpx.AsyncClient(auth=authwire.httpx.Auth(auth), timeout=10) as c:
+        async with httpx.AsyncClient(
+            auth=authwire.httpx.Auth(auth), timeout=10, verify=verify
+        ) as c:
             h = await c.request(method, url, **kw)
         return Reply(h.status_code, dict(h.headers), h.text, len(h.history))
 
@@ -224,3 +238,17 @@ def test_proxy_407_is_answered_with_proxy_authorization(kerberos: KerberosSite) 
         assert client.get(target).status_code == 200
     unnamed = authwire.requests.Auth(authwire.Negotiate())
     assert requests.get(target, auth=unnamed, proxies=proxies, timeout=10).status_code == 407
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_https_with_channel_bindings(
+    kerberos: KerberosSite, client: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Over HTTPS the token is bound to Apache's certificate; auth and body replay still work."""
+    caplog.set_level(logging.DEBUG, logger="authwire")
+    url = kerberos.tls_url("/krb/echo")
+    reply = _send(client, authwire.Negotiate(), "POST", url, ca=kerberos.ca, content=b"tls-body")
+    assert reply.status == 200
+    assert f"user={kerberos.principal} method=POST length=8" in reply.text
+    bound = [r for r in caplog.records if "tls-server-end-point" in r.getMessage()]
+    assert len(bound) == 1

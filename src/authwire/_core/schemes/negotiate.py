@@ -300,6 +300,7 @@ class SpnegoScheme(AuthScheme):
         if certificate is None:
             logger.debug("no server certificate from the connection: no channel bindings")
             return None
+        logger.debug("channel bindings: tls-server-end-point of the server certificate")
         return tls_server_end_point(certificate)
 
     def _check_server(
