@@ -7,6 +7,7 @@ small module each (``authwire.requests._convert``, ``authwire.httpx._convert``).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,9 +125,12 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
         return None
     value = value.strip()
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        # "NaN" and "inf" parse as floats but are no wait at all (NaN would crash a sleep).
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
     from email.utils import parsedate_to_datetime
 
     try:

@@ -33,7 +33,7 @@ def decode_jwt_claims(token: str) -> dict[str, Any]:
     try:
         raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
         claims = json.loads(raw)
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):  # RecursionError: hostile nesting
         return {}
     return claims if isinstance(claims, dict) else {}
 
