@@ -203,3 +203,15 @@ def test_guard_allows_exactly_the_bound_origin(first: str, other: str) -> None:
     else:
         with pytest.raises(InsecureTransportError):
             guard.check(other)
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=60) | _urls.map(lambda u: u.replace("/", "[", 1)))
+def test_any_text_is_an_origin_or_a_configuration_error(text: str) -> None:
+    """Origin.of never raises anything but ConfigurationError, whatever the text."""
+    try:
+        origin = Origin.of(text)
+    except ConfigurationError:
+        return
+    assert origin.scheme
+    assert origin.host

@@ -156,6 +156,8 @@ def test_connection_errors_are_retried_then_raised() -> None:
         ("2.5", 2.5),
         ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # in the past: no wait
         ("soon", None),
+        ("NaN", None),
+        ("inf", None),
         ("", None),
         (None, None),
     ],
@@ -170,3 +172,10 @@ def test_negative_settings_are_refused(kwargs: dict[str, float]) -> None:
     """Negative retries or back-off raise ValueError."""
     with pytest.raises(ValueError, match=">= 0"):
         RetryPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+@given(st.text(max_size=60) | st.sampled_from(["Mon, 01 Jan 9999 00:00:00 GMT", "1e999", "nan"]))
+def test_any_retry_after_is_a_wait_or_none(value: str) -> None:
+    """parse_retry_after never raises: a finite wait of at least 0, or None."""
+    wait = parse_retry_after(value, now=1_700_000_000.0)
+    assert wait is None or wait >= 0

@@ -244,3 +244,13 @@ def test_any_response_gives_a_token_or_an_authwire_error(resp: HttpResponse) -> 
         assert isinstance(token, Token)
         assert token.access_token
         assert 200 <= resp.status < 300
+
+
+def test_hostile_jwt_nesting_is_not_a_crash() -> None:
+    """An access token whose JWT payload nests 100,000 arrays gives a Token without claims."""
+    import base64
+
+    payload = base64.urlsafe_b64encode(b"[" * 100_000).decode().rstrip("=")
+    token = parse(response(200, {"access_token": f"x.{payload}.y"}))
+    assert token.expires_at is None
+    assert token.claims == {}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from hypothesis import given, settings
+from tests.strategies import challenge_headers
 
 from authwire import DigestAuth
 from authwire._core.flow import Attempt, SyncStepper
@@ -247,3 +249,13 @@ def test_session_variant_and_rfc2069_form() -> None:
 def test_repr_hides_the_password() -> None:
     """The repr shows the user name only."""
     assert "Circle" not in repr(DigestAuth("Mufasa", "Circle of Life"))
+
+
+@settings(max_examples=200)
+@given(challenge_headers)
+def test_any_challenge_is_answered_or_left(value: str) -> None:
+    """Whatever a server puts in WWW-Authenticate, DigestAuth answers once or ends; no crash."""
+    stepper, _ = start(DigestAuth("u", "p"))
+    answer = stepper.send(unauthorized(value))
+    if answer is not None:
+        assert answer.headers["Authorization"].startswith("Digest ")
