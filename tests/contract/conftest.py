@@ -6,10 +6,10 @@ import secrets
 from collections.abc import Iterator
 
 import pytest
+from tests.servers.token_server import TokenServer
 
 # The contract's assertions live in base.py: have pytest explain their failures too.
 pytest.register_assert_rewrite("tests.contract.base")
-from tests.servers.token_server import TokenServer
 
 
 def _planted(server: TokenServer) -> TokenServer:
