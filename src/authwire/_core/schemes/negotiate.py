@@ -137,6 +137,9 @@ class SpnegoScheme(AuthScheme):
     """The flow shared by ``Negotiate`` and ``NTLM``. Strictly private base.
 
     Subclasses set ``http_scheme`` and ``protocol`` and say how to make a context.
+
+    Attributes:
+        legs_sent: Tokens sent so far, over every request (for tests and metrics).
     """
 
     http_scheme: str = "Negotiate"
@@ -230,7 +233,11 @@ class SpnegoScheme(AuthScheme):
         if first is not None:
             attempt = first
         elif self.force_preemptive:
-            context, attempt = yield from self._begin(host, None, scheme, side)
+            try:
+                context, attempt = yield from self._begin(host, None, scheme, side)
+            except Exception as exc:  # no ticket yet: go without, answer a 401 if one comes
+                logger.warning("%s: no preemptive token for %s: %s", scheme, host, exc)
+                attempt = Attempt()
         else:
             attempt = Attempt()
         response: HttpResponse = yield attempt

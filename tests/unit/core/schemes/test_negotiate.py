@@ -294,3 +294,23 @@ def test_every_gssapi_call_is_a_call_operation(acceptor: Callable[[], Any]) -> N
         op = flow.send(op.fn(*op.args))
     assert calls == 2  # make the context, first step
     assert isinstance(op, Attempt)
+
+
+def test_preemptive_without_credentials_goes_bare(
+    acceptor: Callable[[], Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no ticket and no password a preemptive attempt falls back to a bare request."""
+    monkeypatch.delenv("NTLM_USER_FILE")  # else pyspnego's NTLM would find a default user
+    auth = Negotiate(force_preemptive=True)  # the fixture leaves an empty ticket cache
+    flow = auth.auth_flow(REQUEST)
+    op = next(flow)
+    while isinstance(op, Call):
+        try:
+            result = op.fn(*op.args)
+        except Exception as exc:
+            op = flow.throw(exc)
+        else:
+            op = flow.send(result)
+    assert isinstance(op, Attempt)
+    assert op.is_empty
+    assert auth.legs_sent == 0
