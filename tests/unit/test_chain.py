@@ -23,6 +23,7 @@ from authwire import (
     Token,
     TokenRequestError,
 )
+from authwire.config import load_config
 
 
 class Source(Credential):
@@ -300,7 +301,7 @@ def test_default_credential_falls_back_to_the_active_profiles_saved_login(
         f'cache = "file:{tmp_path / "cache"}"\n'
     )
     monkeypatch.setenv("AUTHWIRE_CONFIG", str(config))
-    profile = authwire.config.load_config(config)
+    profile = load_config(config)
     assert profile is not None
     saved = Token("at-saved", expires_at=time.time() + 3600, refresh_token="rt")
     profile.get().save_login(saved)
