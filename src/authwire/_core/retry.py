@@ -81,15 +81,20 @@ def send_with_retries(
     *,
     now: Callable[[], float],
     rand: Callable[[], float] = random.random,
+    rebuild: Callable[[], HttpRequest] | None = None,
 ) -> Flow[HttpResponse]:
     """Send ``request``, retrying as ``policy`` says; returns the last response.
 
     A response that is still an error after the last attempt is returned (the caller
     turns it into a typed error); a connection failure after the last attempt propagates
-    as ``TokenEndpointUnreachable``.
+    as ``TokenEndpointUnreachable``. ``rebuild`` makes the request for each retry, for
+    requests that must not be sent twice as they are (a signed client assertion or DPoP
+    proof carries a one-time ``jti``).
     """
     attempt = 0
     while True:
+        if attempt and rebuild is not None:
+            request = rebuild()
         try:
             response: HttpResponse = yield request
         except TokenEndpointUnreachable:

@@ -135,24 +135,6 @@ class DPoPKey:
         return replace(request, headers=Headers([*pairs, ("DPoP", proof)]), secrets=request.secrets)
 
 
-def dpop_send_flow(
-    request: HttpRequest,
-    key: DPoPKey,
-    send: Callable[[HttpRequest], Any],
-    now: Callable[[], float],
-) -> Any:
-    """Send a token request with a proof; on ``use_dpop_nonce``, once more with the nonce.
-
-    ``send`` is a flow factory (``send_with_retries`` bound to a policy).
-    """
-    response: HttpResponse = yield from send(key.sign(request, now()))
-    key.remember(request.url, response)
-    if is_nonce_challenge(response):
-        response = yield from send(key.sign(request, now()))
-        key.remember(request.url, response)
-    return response
-
-
 class DPoPAuth(AuthScheme):
     """Sends a DPoP-bound token with a proof on every request (RFC 9449 section 7).
 

@@ -13,6 +13,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 
 from authwire._core.flow import Flow
+from authwire._core.http import HttpRequest, HttpResponse
 from authwire._core.oauth2.token_request import TokenEndpoint, build_token_request
 from authwire._core.oauth2.token_response import parse_token_response
 from authwire._core.retry import DEFAULT_RETRY, RetryPolicy, send_with_retries
@@ -40,20 +41,32 @@ def token_flow(
         TokenEndpointUnreachable: No answer (after retries).
     """
     sent_at = clock()
-    request = build_token_request(
-        endpoint, grant_type, params, secrets=secrets, include_scope=include_scope, now=sent_at
-    )
-    if endpoint.dpop is None:
-        response = yield from send_with_retries(request, retry, now=clock, rand=rand)
-    else:
-        from authwire._core.oauth2.dpop import dpop_send_flow
+    made: list[HttpRequest] = []
 
-        response = yield from dpop_send_flow(
-            request,
-            endpoint.dpop,
-            lambda signed: send_with_retries(signed, retry, now=clock, rand=rand),
-            clock,
+    def make() -> HttpRequest:
+        # Built afresh for every attempt: a client assertion or DPoP proof is single-use.
+        at = clock()
+        request = build_token_request(
+            endpoint, grant_type, params, secrets=secrets, include_scope=include_scope, now=at
         )
+        if endpoint.dpop is not None:
+            request = endpoint.dpop.sign(request, at)
+        made.append(request)
+        return request
+
+    def send() -> Flow[HttpResponse]:
+        return send_with_retries(make(), retry, now=clock, rand=rand, rebuild=make)
+
+    response = yield from send()
+    if endpoint.dpop is not None:
+        from authwire._core.oauth2.dpop import is_nonce_challenge
+
+        endpoint.dpop.remember(endpoint.url, response)
+        if is_nonce_challenge(response):
+            # RFC 9449 section 8: the server wants its nonce in the proof; once more with it.
+            response = yield from send()
+            endpoint.dpop.remember(endpoint.url, response)
+    request = made[-1]
     return parse_token_response(
         response, received_at=sent_at, url=endpoint.url, secrets=request.secrets
     )

@@ -6,20 +6,25 @@ import base64
 import hashlib
 import json
 from typing import Any
+from urllib.parse import parse_qsl
 
 import jwt
 import pytest
 
-from authwire import DPoPKey, Token
+from authwire import DPoPKey, RetryPolicy, Secret, Token, TokenRequestError
 from authwire._core.flow import Attempt, Call
 from authwire._core.http import Headers, HttpRequest, HttpResponse
-from authwire._core.oauth2.dpop import DPoPAuth, dpop_send_flow, htu_of
-from authwire._core.retry import RetryPolicy, send_with_retries
+from authwire._core.oauth2.assertion import load_signing_key
+from authwire._core.oauth2.client_auth import AuthMethod, ClientAuth
+from authwire._core.oauth2.dpop import DPoPAuth, htu_of
+from authwire._core.oauth2.grants import token_flow
+from authwire._core.oauth2.token_request import TokenEndpoint
 from authwire._core.schemes.base import RequestInfo
 
 URL = "https://api.example.com/orders?page=2#top"
 TOKEN_URL = "https://login.example.com/token"
 NOW = 1_700_000_000.0
+NO_RETRY = RetryPolicy(retries=0)
 
 
 def verify(proof: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -56,7 +61,7 @@ def test_thumbprint_is_rfc7638() -> None:
     ).encode()
     digest = base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=")
     assert key.thumbprint == digest.decode()
-    assert "d" not in repr(key)
+    assert repr(key) == f"DPoPKey(jkt={key.thumbprint!r})"
 
 
 def test_htu_drops_query_and_fragment() -> None:
@@ -64,16 +69,14 @@ def test_htu_drops_query_and_fragment() -> None:
     assert htu_of("https://a.example:8443/p/q?x=1#f") == "https://a.example:8443/p/q"
 
 
+def endpoint(key: DPoPKey, **client: Any) -> TokenEndpoint:
+    return TokenEndpoint(TOKEN_URL, ClientAuth("svc", Secret("svc-secret"), **client), dpop=key)
+
+
 def test_token_endpoint_nonce_dance() -> None:
     """A 400 use_dpop_nonce is answered once, signed with the nonce; the nonce is kept."""
     key = DPoPKey()
-    request = HttpRequest("POST", TOKEN_URL, Headers({"Accept": "application/json"}), b"x=1")
-    flow = dpop_send_flow(
-        request,
-        key,
-        lambda r: send_with_retries(r, RetryPolicy(retries=0), now=lambda: NOW),
-        lambda: NOW,
-    )
+    flow = token_flow(endpoint(key), "client_credentials", clock=lambda: NOW, retry=NO_RETRY)
     first = next(flow)
     assert "nonce" not in verify(first.headers["DPoP"])[1]
     challenge = HttpResponse(
@@ -84,29 +87,52 @@ def test_token_endpoint_nonce_dance() -> None:
     )
     second = flow.send(challenge)
     assert verify(second.headers["DPoP"])[1]["nonce"] == "n-1"
-    ok = HttpResponse(200, Headers({"DPoP-Nonce": "n-2"}), b"{}", TOKEN_URL)
+    ok = HttpResponse(
+        200,
+        Headers({"DPoP-Nonce": "n-2"}),
+        b'{"access_token": "at", "token_type": "DPoP"}',
+        TOKEN_URL,
+    )
     with pytest.raises(StopIteration) as stop:
         flow.send(ok)
-    assert stop.value.value is ok
+    assert stop.value.value.token_type == "DPoP"
     assert key.nonce_for(TOKEN_URL) == "n-2"
     assert key.nonce_for("https://other.example/") is None
 
 
 def test_other_errors_are_not_retried() -> None:
-    """A 400 without a nonce challenge comes back as is, after one request."""
-    key = DPoPKey()
-    request = HttpRequest("POST", TOKEN_URL, Headers({}), b"")
-    flow = dpop_send_flow(
-        request,
-        key,
-        lambda r: send_with_retries(r, RetryPolicy(retries=0), now=lambda: NOW),
-        lambda: NOW,
-    )
+    """A 400 without a nonce challenge is raised after one request."""
+    flow = token_flow(endpoint(DPoPKey()), "client_credentials", clock=lambda: NOW, retry=NO_RETRY)
     next(flow)
     refused = HttpResponse(400, Headers({}), b'{"error": "invalid_grant"}', TOKEN_URL)
-    with pytest.raises(StopIteration) as stop:
+    with pytest.raises(TokenRequestError):
         flow.send(refused)
-    assert stop.value.value is refused
+
+
+def test_retries_sign_fresh_proofs_and_assertions() -> None:
+    """After a 503 the retry carries a new DPoP proof and a new client assertion (new jti)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    signing = load_signing_key(ec.generate_private_key(ec.SECP256R1()))
+    ep = TokenEndpoint(
+        TOKEN_URL,
+        ClientAuth("svc", method=AuthMethod.PRIVATE_KEY_JWT, signing_key=signing),
+        dpop=DPoPKey(),
+    )
+    flow = token_flow(ep, "client_credentials", clock=lambda: NOW, retry=RetryPolicy(backoff=0))
+    first = next(flow)
+    second = flow.send(HttpResponse(503, Headers({}), b"busy", TOKEN_URL))
+    assert isinstance(second, HttpRequest)
+    proofs = [verify(r.headers["DPoP"])[1]["jti"] for r in (first, second)]
+    assertions = [
+        jwt.decode(
+            dict(parse_qsl((r.body or b"").decode()))["client_assertion"],
+            options={"verify_signature": False},
+        )["jti"]
+        for r in (first, second)
+    ]
+    assert proofs[0] != proofs[1]
+    assert assertions[0] != assertions[1]
 
 
 class Source:
