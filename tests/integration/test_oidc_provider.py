@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import anyio
 import httpx
@@ -550,6 +551,47 @@ def test_authorization_code_prints_url_without_browser(
     assert done
     assert cred.id_token_claims is not None
     assert cred.id_token_claims["sub"] == "bob"
+
+
+def test_authorization_code_times_out(oidc: OidcProvider) -> None:
+    """Stray requests to the listener get a 404; no redirect in time raises InteractionRequired."""
+    strays: list[int] = []
+    visitor: list[threading.Thread] = []
+
+    def browser(url: str) -> bool:
+        redirect = dict(parse_qsl(urlsplit(url).query))["redirect_uri"]
+        origin = redirect.rsplit("/", 1)[0]
+
+        def visit() -> None:
+            # A favicon request is not the redirect: the listener keeps waiting.
+            strays.append(requests.get(origin + "/favicon.ico", timeout=5).status_code)
+            strays.append(requests.get(redirect, timeout=5).status_code)  # no state: failure
+
+        visitor.append(threading.Thread(target=visit, daemon=True))
+        visitor[0].start()
+        return True
+
+    cred = AuthorizationCode(
+        issuer=oidc.issuer,
+        client_id=PUBLIC_CLIENT,
+        browser=browser,
+        login_timeout=1,
+        cache=MemoryCache(),
+    )
+    with pytest.raises(InteractionRequired, match="state does not match"):
+        cred.get_token()
+    visitor[0].join(timeout=10)
+    assert strays == [404, 400]
+
+    quiet = AuthorizationCode(
+        issuer=oidc.issuer,
+        client_id=PUBLIC_CLIENT,
+        browser=lambda url: True,
+        login_timeout=0.5,
+        cache=MemoryCache(),
+    )
+    with pytest.raises(InteractionRequired, match="timed out"):
+        quiet.get_token()
 
 
 # -- JWT bearer and token exchange -----------------------------------------------------------
