@@ -18,6 +18,7 @@ from authwire._core.redact import REDACTED
 __all__ = ["Token", "decode_jwt_claims"]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+_CANONICAL_TYPES: Mapping[str, str] = MappingProxyType({"bearer": "Bearer", "dpop": "DPoP"})
 
 
 def decode_jwt_claims(token: str) -> dict[str, Any]:
@@ -46,7 +47,8 @@ class Token:
 
     Attributes:
         access_token: The token sent to APIs.
-        token_type: ``"Bearer"`` (normalised from any case), ``"DPoP"``, or what the server said.
+        token_type: ``"Bearer"`` or ``"DPoP"`` (normalised from any case), or what the server
+            said.
         expires_at: Expiry in epoch seconds, or ``None`` if the server gave none.
         refresh_token: The refresh token, if any.
         scope: The granted scope (space-separated), if the server said.
@@ -74,8 +76,10 @@ class Token:
     refresh_expires_at: float | None = None
 
     def __post_init__(self) -> None:
-        if self.token_type.lower() == "bearer" and self.token_type != "Bearer":
-            object.__setattr__(self, "token_type", "Bearer")
+        # RFC 6749 section 5.1: token_type is case-insensitive; keep the canonical spellings.
+        canonical = _CANONICAL_TYPES.get(self.token_type.lower())
+        if canonical is not None and self.token_type != canonical:
+            object.__setattr__(self, "token_type", canonical)
         if not isinstance(self.extra, MappingProxyType):
             object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
 

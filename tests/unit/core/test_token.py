@@ -53,7 +53,13 @@ def test_extra_is_copied_not_shared() -> None:
 
 @pytest.mark.parametrize(
     ("given_type", "stored"),
-    [("bearer", "Bearer"), ("BEARER", "Bearer"), ("DPoP", "DPoP"), ("mac", "mac")],
+    [
+        ("bearer", "Bearer"),
+        ("BEARER", "Bearer"),
+        ("DPoP", "DPoP"),
+        ("dpop", "DPoP"),
+        ("mac", "mac"),
+    ],
 )
 def test_bearer_token_type_is_normalised(given_type: str, stored: str) -> None:
     """Any spelling of bearer becomes ``Bearer``; other types are kept as sent."""
