@@ -15,10 +15,18 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 from tests.leakcheck import SecretPlanter, capture_logs
 from tests.netguard import GUARD, NetworkLog
 
 from authwire.testing import FakeClock
+
+# Property tests judge behaviour, never speed: no per-example deadline and no "too slow"
+# health check, so a loaded CI machine (2 cores, several suites) cannot make them flaky.
+settings.register_profile(
+    "authwire", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("authwire")
 
 #: Environment variables that would change how authwire or the HTTP libraries behave.
 _PROXY_VARS = frozenset(
