@@ -102,23 +102,39 @@ def test_sigkilled_refresher_lease_expires_and_a_waiter_takes_over(
 
 
 def test_a_stale_lease_holder_cannot_overwrite_the_new_token(
-    redis_url: str, client: redis.Redis
+    redis_url: str, client: redis.Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Fencing: a holder whose lease expired does not overwrite its successor's token."""
-    slow = RedisCache(redis_url, lease=0.2)
-    fast = RedisCache(redis_url, lease=5)
-    first = slow.lock("k")
+    """Fencing: a holder whose lease was lost does not overwrite its successor's token."""
+    stalled, successor = RedisCache(redis_url), RedisCache(redis_url)
+    first = stalled.lock("k")
     assert first.acquire()
-    wait_for(lambda: client.exists("authwire:k:lease") == 0, "the lease to expire", 5)
-    second = fast.lock("k")
+    client.delete("authwire:k:lease")  # lost, as if it expired while its holder was paused
+    second = successor.lock("k")
     assert second.acquire()
-    fast.set("k", Token("at-new", expires_at=time.time() + 60))
-    slow.set("k", Token("at-stale", expires_at=time.time() + 60))
+    successor.set("k", Token("at-new", expires_at=time.time() + 60))
+    with caplog.at_level(logging.WARNING, "authwire"):
+        stalled.set("k", Token("at-stale", expires_at=time.time() + 60))
+        first.release()  # lost: logged, not raised
     second.release()
-    first.release()  # expired: logged, not raised
-    token = fast.get("k")
+    token = successor.get("k")
     assert token is not None
     assert token.access_token == "at-new"
+    assert "another host has taken over" in caplog.text
+    assert client.exists("authwire:k:lease") == 0
+
+
+@pytest.mark.slow
+def test_a_live_holder_keeps_renewing_its_lease(redis_url: str, client: redis.Redis) -> None:
+    """A refresh longer than the lease keeps it (renewed); release frees it at once."""
+    held = RedisCache(redis_url, lease=2).lock("r")
+    assert held.acquire()
+    time.sleep(4.5)  # more than two leases
+    waiter = RedisCache(redis_url, wait_timeout=0.1).lock("r")
+    assert waiter.acquire() is False  # still held
+    assert 0 < client.pttl("authwire:r:lease") <= 2000
+    held.release()
+    assert waiter.acquire() is True
+    waiter.release()
 
 
 def test_entries_expire_with_the_token_or_its_refresh_token(

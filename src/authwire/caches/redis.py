@@ -2,10 +2,11 @@
 
 Tokens are stored as versioned JSON with a TTL (the token's lifetime, or its refresh
 token's). Refreshes are serialised by a *lease*: a Redis key set with ``NX`` and an
-expiry, holding a random *fencing value*. The holder's write of the new token is a
-Lua script that stores it only if the lease still holds that value, so a holder that
-stalled past its lease (and was replaced by another host) cannot overwrite a newer
-token. A holder that dies simply lets the lease expire; the next waiter takes over.
+expiry, holding a random *fencing value*, renewed by its holder while it refreshes.
+The holder's write of the new token is a Lua script that stores it only if the lease
+still holds that value, so a holder that stalled past its lease (a pause, a partition;
+another host has taken over) cannot overwrite a newer token. A holder that dies stops
+renewing: its lease expires and the next waiter takes over.
 
 Redis is a cache, not a dependency of the API: if it cannot be reached, every
 operation logs a warning and degrades (a miss, no lock, no write), and callers fetch
@@ -30,8 +31,10 @@ if TYPE_CHECKING:
 
 __all__ = ["RedisCache"]
 
-#: Default lease on a key's refresh, in seconds: longer than one token request takes.
-DEFAULT_LEASE: Final = 30.0
+#: Default lease on a key's refresh, in seconds; renewed while its holder lives.
+DEFAULT_LEASE: Final = 10.0
+#: Default seconds a host waits for another host's refresh before going ahead alone.
+DEFAULT_WAIT: Final = 60.0
 #: Longest TTL given to an entry (tokens without expiry, refresh tokens without one).
 DEFAULT_MAX_TTL: Final = 30 * 24 * 3600.0
 #: Seconds between two "Redis is down" warnings from one cache.
@@ -58,16 +61,36 @@ class _Lease:
     """One key's lease lock in Redis. Strictly private.
 
     ``thread_local=False``: async callers acquire in one worker thread and release in
-    another.
+    another. While held, a daemon thread renews the lease every third of its length, so
+    a live holder keeps it however long its refresh takes, and a dead one (whose threads
+    died with it) loses it one lease after its last renewal.
     """
 
-    __slots__ = ("_cache", "_key", "_lock", "fence")
+    __slots__ = ("_cache", "_key", "_lock", "_stop", "fence")
 
     def __init__(self, cache: RedisCache, key: str) -> None:
         self._cache = cache
         self._key = key
         self._lock: Any = None
+        self._stop = threading.Event()
         self.fence: bytes | None = None
+
+    def _renew(self, lock: Any) -> None:
+        from redis.exceptions import LockError, RedisError
+
+        cache = self._cache
+        while not self._stop.wait(cache.lease / 3):
+            try:
+                lock.extend(cache.lease, replace_ttl=True)
+            except LockError:
+                logger.warning(
+                    "lost the refresh lease on %s (it expired or was taken over); the new "
+                    "token will not overwrite a newer one",
+                    cache.describe(),
+                )
+                return
+            except RedisError as exc:
+                cache._degraded("renew the refresh lease", exc)
 
     def acquire(self) -> bool:
         from redis.exceptions import RedisError
@@ -96,6 +119,10 @@ class _Lease:
             return False
         self._lock, self.fence = lock, fence
         cache._hold(self._key, self)
+        self._stop.clear()
+        threading.Thread(
+            target=self._renew, args=(lock,), name="authwire-lease", daemon=True
+        ).start()
         return True
 
     def release(self) -> None:
@@ -104,15 +131,14 @@ class _Lease:
         lock, self._lock = self._lock, None
         if lock is None:
             return
+        self._stop.set()
         self._cache._unhold(self._key, self)
         try:
             lock.release()
         except LockError:
             logger.warning(
-                "the refresh lease on %s expired before it was released (lease=%ss is "
-                "shorter than the refresh took)",
+                "the refresh lease on %s was lost before it was released (expired or taken over)",
                 self._cache.describe(),
-                self._cache.lease,
             )
         except RedisError as exc:
             self._cache._degraded("release the refresh lease", exc)
@@ -124,10 +150,11 @@ class RedisCache(TokenCache):
     Args:
         url_or_client: A ``redis://`` / ``rediss://`` URL, or a ``redis.Redis`` client.
         prefix: Prepended to every key authwire writes. Default ``"authwire:"``.
-        lease: Seconds a refresher holds a key's lease; if it dies, another host takes
-            over after this long. Keep it above the token request timeout. Default 30.
+        lease: Seconds of a key's refresh lease. Its holder renews it every third of
+            that while it refreshes; if the holder dies, another host takes over at most
+            this long after. Default 10.
         wait_timeout: Seconds a host waits for another's refresh before going ahead
-            without the lease (logged). ``None`` (default) waits ``lease`` + 5 seconds.
+            without the lease (logged). Default 60.
         socket_timeout: Seconds for connecting and for each command, when given a URL;
             small, so an unreachable Redis degrades quickly. Default 2.
         max_ttl: Longest TTL in seconds, for tokens without expiry and refresh tokens
@@ -149,7 +176,7 @@ class RedisCache(TokenCache):
         *,
         prefix: str = "authwire:",
         lease: float = DEFAULT_LEASE,
-        wait_timeout: float | None = None,
+        wait_timeout: float = DEFAULT_WAIT,
         socket_timeout: float = 2.0,
         max_ttl: float = DEFAULT_MAX_TTL,
     ) -> None:
@@ -180,7 +207,7 @@ class RedisCache(TokenCache):
             self.client = url_or_client
         self.prefix = prefix
         self.lease = lease
-        self.wait_timeout = lease + 5.0 if wait_timeout is None else wait_timeout
+        self.wait_timeout = wait_timeout
         self.max_ttl = max_ttl
         self._held: dict[str, _Lease] = {}
         self._mutex = threading.Lock()
