@@ -337,11 +337,14 @@ class FileCache(TokenCache):
             lock.release()
 
     def clear(self) -> None:
-        """Remove every token file (and lock file) in the folder."""
-        for pattern in ("*.json", "*.lock"):
-            for file in self.path.glob(pattern):
-                with contextlib.suppress(OSError):
-                    file.unlink()
+        """Remove every token file in the folder.
+
+        Lock files stay: removing one that another process holds would let a third
+        process lock a new file of the same name while the first still refreshes.
+        """
+        for file in self.path.glob("*.json"):
+            with contextlib.suppress(OSError):
+                file.unlink()
 
     def lock(self, key: str) -> CacheLock:
         """A cross-process lock for ``key``'s refresh (a ``filelock`` lock file, 0600)."""

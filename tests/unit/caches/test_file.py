@@ -352,3 +352,18 @@ def test_refresh_events_record_reason_outcome_and_duration(
     ]
     assert all(e.duration >= 0 and e.token and e.error is None for e in events)
     assert all("at-" not in repr(e) for e in events)  # fingerprints, never tokens
+
+
+def test_clear_removes_tokens_but_keeps_lock_files(tmp_path: Path) -> None:
+    """clear() forgets every token; a lock another process may hold is left in place."""
+    cache = FileCache(tmp_path)
+    cache.set(KEY, Token("at"))
+    cache.set("aw1-other", Token("at"))
+    lock = cache.lock(KEY)
+    assert lock.acquire()
+    cache.clear()
+    assert cache.get(KEY) is None
+    assert cache.get("aw1-other") is None
+    assert (tmp_path / f"{KEY}.lock").exists()
+    assert FileCache(tmp_path, lock_timeout=0.05).lock(KEY).acquire() is False
+    lock.release()
