@@ -259,3 +259,26 @@ def test_any_challenge_is_answered_or_left(value: str) -> None:
     answer = stepper.send(unauthorized(value))
     if answer is not None:
         assert answer.headers["Authorization"].startswith("Digest ")
+
+
+def test_nonce_counts_are_unique_across_threads() -> None:
+    """32 threads answering preemptively with one nonce each get their own nonce count."""
+    import threading
+
+    auth = DigestAuth("u", "p")
+    stepper, _ = start(auth)
+    stepper.send(unauthorized(rfc_challenge()))  # nc=1
+    counts: list[str] = []
+    lock = threading.Lock()
+
+    def answer() -> None:
+        _, attempt = start(auth)
+        with lock:
+            counts.append(params(attempt.headers["Authorization"])["nc"])
+
+    threads = [threading.Thread(target=answer) for _ in range(32)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(counts) == [f"{n:08x}" for n in range(2, 34)]
