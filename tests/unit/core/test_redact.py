@@ -196,3 +196,22 @@ def test_no_credential_or_scheme_shows_its_secret(planted_secrets: SecretPlanter
         BasicAuth("alice", password).fast_attempt(0),
     ]
     planted_secrets.check(*objects, cred.cache_key, others=["alice", "bob", "svc"])
+
+
+def test_log_leak_check_can_fail() -> None:
+    """A planted secret in any authwire log record (DEBUG, args or extra) is caught."""
+    import logging
+
+    from tests.leakcheck import capture_logs
+
+    logger = logging.getLogger("authwire.test")
+    for emit in (
+        lambda s: logger.debug("sent %s", s),
+        lambda s: logger.info("ok", extra={"detail": {"token": s}}),
+    ):
+        with capture_logs() as logs:
+            planter = SecretPlanter(logs)
+            secret = planter.new("tok")
+            emit(secret)
+            with pytest.raises(AssertionError, match="secret leaked"):
+                planter.check_logs()
