@@ -107,9 +107,9 @@ def test_zero_advisory_refreshes_only_in_the_mandatory_window() -> None:
     assert policy.decide(token, NOW + 3600 - 30) is Freshness.MANDATORY
 
 
-def _credential(**kwargs: object) -> ClientCredentials:
+def _credential(leeway: float | None = None) -> ClientCredentials:
     return ClientCredentials(
-        "https://login.example.com/token", client_id="c", client_secret="s", **kwargs
+        "https://login.example.com/token", client_id="c", client_secret="s", leeway=leeway
     )
 
 

@@ -205,10 +205,14 @@ def test_log_leak_check_can_fail() -> None:
     from tests.leakcheck import capture_logs
 
     logger = logging.getLogger("authwire.test")
-    for emit in (
-        lambda s: logger.debug("sent %s", s),
-        lambda s: logger.info("ok", extra={"detail": {"token": s}}),
-    ):
+
+    def in_args(secret: str) -> None:
+        logger.debug("sent %s", secret)
+
+    def in_extra(secret: str) -> None:
+        logger.info("ok", extra={"detail": {"token": secret}})
+
+    for emit in (in_args, in_extra):
         with capture_logs() as logs:
             planter = SecretPlanter(logs)
             secret = planter.new("tok")
