@@ -55,7 +55,7 @@ def test_secrets_are_listed_for_redaction_and_hidden_in_repr() -> None:
     assert "csecret-123" not in repr(request)
 
 
-@pytest.mark.parametrize("name", ["client_secret_basic", "client_secret_post", "none"])
+@pytest.mark.parametrize("name", [m.value for m in AuthMethod])
 def test_methods_parse_from_strings(name: str) -> None:
     """Each method's string value parses to its enum member."""
     assert AuthMethod.parse(name).value == name
