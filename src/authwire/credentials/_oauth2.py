@@ -16,7 +16,7 @@ import os
 import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from authwire._core.flow import Flow, drive_sync
 from authwire._core.oauth2.assertion import load_signing_key
@@ -36,6 +36,49 @@ from authwire.credentials.base import ManagedCredential
 from authwire.errors import ConfigurationError, TokenRequestError
 
 __all__ = ["OAuth2Credential", "UserGrant"]
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from typing_extensions import TypedDict, Unpack
+
+    from authwire._core.clock import Clock
+    from authwire._core.retry import RetryPolicy
+    from authwire._log import RefreshEvent
+    from authwire.caches.base import TokenCache
+
+    class OAuth2Options(TypedDict, total=False):
+        """The keyword arguments every grant forwards to ``OAuth2Credential`` (typing only)."""
+
+        issuer: str | None
+        client_id: str
+        client_secret: str | Secret[str] | None
+        private_key: str | bytes | Mapping[str, Any] | Secret[str] | None
+        key_id: str | None
+        signing_alg: str | None
+        cert: Any
+        scope: str | Iterable[str] | None
+        audience: str | None
+        resource: str | Iterable[str] | None
+        auth_method: AuthMethod | str | None
+        extra_params: Mapping[str, str] | None
+        allow_insecure: bool
+        dpop: bool | DPoPKey
+        verify: bool | str
+        cache: TokenCache | None
+        leeway: float | None
+        mandatory: float | None
+        timeout: float
+        retries: int | RetryPolicy | None
+        http_client: Any
+        on_refresh: Callable[[RefreshEvent], None] | None
+        clock: Clock
+
+    class UserGrantOptions(OAuth2Options, total=False):
+        """``OAuth2Options`` plus the ID token options of user grants (typing only)."""
+
+        verify_id_token: bool
+        jwks_uri: str | None
 
 
 def _certificate(cert: Any) -> Any:
@@ -379,7 +422,7 @@ class UserGrant(OAuth2Credential):
         *,
         verify_id_token: bool = True,
         jwks_uri: str | None = None,
-        **kwargs: Any,
+        **kwargs: Unpack[OAuth2Options],
     ) -> None:
         self._verify_id = verify_id_token
         self._jwks_uri = jwks_uri

@@ -12,7 +12,7 @@ import time
 import webbrowser
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
 from authwire._core.flow import Call, Flow
@@ -26,6 +26,11 @@ from authwire._core.oauth2.token_request import TokenEndpoint
 from authwire._core.token import Token
 from authwire.credentials._oauth2 import UserGrant
 from authwire.errors import AuthwireError, ConfigurationError, InteractionRequired
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from authwire.credentials._oauth2 import UserGrantOptions
 
 __all__ = ["AuthorizationCode"]
 
@@ -173,7 +178,7 @@ class AuthorizationCode(UserGrant):
         redirect_path: str = "/callback",
         login_timeout: float = 300.0,
         authorization_params: Mapping[str, str] | None = None,
-        **kwargs: Any,
+        **kwargs: Unpack[UserGrantOptions],
     ) -> None:
         if redirect_host not in ("127.0.0.1", "localhost", "::1"):
             raise ConfigurationError("redirect_host must be a loopback address")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from authwire._core.flow import Flow
 from authwire._core.oauth2.grants import client_credentials_flow
 from authwire._core.token import Token
@@ -52,9 +50,6 @@ class ClientCredentials(OAuth2Credential):
     """
 
     _grant_name = "client_credentials"
-
-    def __init__(self, token_url: str | None = None, **kwargs: Any) -> None:
-        super().__init__(token_url, **kwargs)
 
     def _token_flow(self, replacing: Token | None) -> Flow[Token]:
         endpoint = yield from self._endpoint_flow()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from authwire._core.flow import Flow
 from authwire._core.oauth2.device import DeviceAuthorization, device_code_flow
@@ -12,6 +12,11 @@ from authwire._core.oauth2.token_request import TokenEndpoint
 from authwire._core.token import Token
 from authwire.credentials._oauth2 import UserGrant
 from authwire.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from authwire.credentials._oauth2 import UserGrantOptions
 
 __all__ = ["DeviceAuthorization", "DeviceCode"]
 
@@ -61,7 +66,7 @@ class DeviceCode(UserGrant):
         device_authorization_url: str | None = None,
         prompt: Callable[[DeviceAuthorization], object] | None = None,
         poll_interval: float | None = None,
-        **kwargs: Any,
+        **kwargs: Unpack[UserGrantOptions],
     ) -> None:
         if poll_interval is not None and poll_interval < 0:
             raise ConfigurationError("poll_interval must be >= 0 seconds")

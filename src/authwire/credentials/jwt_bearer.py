@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from authwire._core.flow import Call, Flow
 from authwire._core.oauth2.assertion import (
@@ -18,6 +18,11 @@ from authwire._core.token import Token
 from authwire.caches.base import secret_fingerprint
 from authwire.credentials._oauth2 import OAuth2Credential
 from authwire.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from authwire.credentials._oauth2 import OAuth2Options
 
 __all__ = ["JwtBearer"]
 
@@ -66,7 +71,6 @@ class JwtBearer(OAuth2Credential):
         self,
         token_url: str | None = None,
         *,
-        client_id: str,
         assertion: str | Callable[[], str] | None = None,
         assertion_key: str | bytes | Mapping[str, Any] | Secret[str] | None = None,
         assertion_issuer: str | None = None,
@@ -75,7 +79,7 @@ class JwtBearer(OAuth2Credential):
         assertion_alg: str | None = None,
         assertion_key_id: str | None = None,
         assertion_claims: Mapping[str, Any] | None = None,
-        **kwargs: Any,
+        **kwargs: Unpack[OAuth2Options],
     ) -> None:
         if (assertion is None) == (assertion_key is None):
             raise ConfigurationError("JwtBearer needs exactly one of assertion= and assertion_key=")
@@ -89,6 +93,9 @@ class JwtBearer(OAuth2Credential):
             self._key = load_signing_key(key_text, algorithm=assertion_alg, kid=assertion_key_id)
             if not subject:
                 raise ConfigurationError("JwtBearer with assertion_key= needs subject=")
+        client_id = kwargs.get("client_id")
+        if not client_id:
+            raise ConfigurationError("client_id is required")
         self._claims_issuer = assertion_issuer or client_id
         self._subject = subject
         self._audience = assertion_audience
@@ -96,7 +103,7 @@ class JwtBearer(OAuth2Credential):
         self._assertion_id = secret_fingerprint(
             assertion if isinstance(assertion, str) else repr(key_text) if key_text else None
         )
-        super().__init__(token_url, client_id=client_id, **kwargs)
+        super().__init__(token_url, **kwargs)
 
     def _repr_extra(self) -> str:
         return f", subject={self._subject!r}" if self._subject else ""

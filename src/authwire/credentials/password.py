@@ -7,7 +7,7 @@ vendor APIs offer; authwire supports it so those users stop hand-rolling it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from authwire._core.flow import Flow
 from authwire._core.oauth2.grants import token_flow
@@ -17,6 +17,11 @@ from authwire._core.token import Token
 from authwire.caches.base import secret_fingerprint
 from authwire.credentials._oauth2 import UserGrant
 from authwire.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from authwire.credentials._oauth2 import UserGrantOptions
 
 __all__ = ["PasswordGrant"]
 
@@ -54,7 +59,7 @@ class PasswordGrant(UserGrant):
         *,
         username: str,
         password: str | Secret[str],
-        **kwargs: Any,
+        **kwargs: Unpack[UserGrantOptions],
     ) -> None:
         secret = reveal(password)
         if not username or not secret:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from authwire._core.flow import Flow
 from authwire._core.oauth2.grants import refresh_token_flow
@@ -12,6 +12,11 @@ from authwire._core.token import Token
 from authwire.caches.base import secret_fingerprint
 from authwire.credentials._oauth2 import OAuth2Credential
 from authwire.errors import ConfigurationError, InteractionRequired, TokenRequestError
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from authwire.credentials._oauth2 import OAuth2Options
 
 __all__ = ["RefreshTokenGrant"]
 
@@ -51,7 +56,7 @@ class RefreshTokenGrant(OAuth2Credential):
         *,
         refresh_token: str | Secret[str],
         refresh_expires_at: float | None = None,
-        **kwargs: Any,
+        **kwargs: Unpack[OAuth2Options],
     ) -> None:
         value = reveal(refresh_token)
         if not value:

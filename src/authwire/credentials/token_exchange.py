@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from authwire._core.flow import Call, Flow
 from authwire._core.oauth2.grants import token_flow
@@ -11,6 +11,11 @@ from authwire._core.token import Token
 from authwire.credentials._oauth2 import OAuth2Credential
 from authwire.credentials.base import Credential
 from authwire.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from authwire.credentials._oauth2 import OAuth2Options
 
 __all__ = ["TokenExchange"]
 
@@ -65,7 +70,7 @@ class TokenExchange(OAuth2Credential):
         actor: Credential | str | None = None,
         actor_token_type: str = ACCESS_TOKEN_TYPE,
         requested_token_type: str | None = None,
-        **kwargs: Any,
+        **kwargs: Unpack[OAuth2Options],
     ) -> None:
         if not subject:
             raise ConfigurationError("TokenExchange needs a subject credential or token")
