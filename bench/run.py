@@ -165,6 +165,8 @@ class FixedHeaderHttpx(httpx.Auth):
 
 
 def bench_application(server: Server, repeat: int) -> tuple[list[Timing], list[Timing]]:
+    import authlib.deprecate  # noqa: F401 (it installs an "always" filter: import it first)
+
     with warnings.catch_warnings():
         # Authlib's httpx integration announces its own deprecation on import.
         warnings.simplefilter("ignore")
