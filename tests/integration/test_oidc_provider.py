@@ -48,6 +48,8 @@ from authwire import (
     TokenExchange,
     TokenRequestError,
 )
+from authwire._core.oauth2.discovery import clear_discovery_cache
+from authwire._core.oauth2.id_token import clear_jwks_cache
 from authwire.testing import FakeClock
 
 pytestmark = pytest.mark.integration
@@ -144,6 +146,32 @@ def test_client_credentials_via_discovery(oidc: OidcProvider, kind: str) -> None
         assert body["sub"] == "cc-client"
         assert body["scope"] == "api:read"
     assert oidc.token_requests("cc-client", "client_credentials") == before + 1
+
+
+def test_discovery_and_jwks_fetched_once_per_process(oidc: OidcProvider) -> None:
+    """Many credentials and logins on one issuer fetch its discovery document and JWKS once."""
+    clear_discovery_cache()
+    clear_jwks_cache()
+    before = oidc.stats()
+    for client_id, secret in (CC_CLIENT, CC_CLIENT, NONCE_CLIENT):
+        cred = ClientCredentials(
+            issuer=oidc.issuer, client_id=client_id, client_secret=secret, cache=MemoryCache()
+        )
+        assert cred.get_token().access_token
+    for _ in range(2):
+        device = DeviceCode(
+            issuer=oidc.issuer,
+            client_id=PUBLIC_CLIENT,
+            scope="openid",
+            prompt=lambda auth: oidc.approve_device(auth.verification_uri, auth.user_code),
+            poll_interval=0,
+            cache=MemoryCache(),
+        )
+        device.get_token()
+        assert device.id_token_claims is not None
+    after = oidc.stats()
+    assert after["discovery"] - before["discovery"] == 1
+    assert after["jwks"] - before["jwks"] == 1
 
 
 def test_wrong_issuer_is_a_configuration_error(oidc: OidcProvider) -> None:

@@ -20,7 +20,13 @@ from authwire._core.http import Headers, HttpRequest, HttpResponse
 from authwire._core.redact import redact_url, snippet
 from authwire.errors import ConfigurationError, InvalidTokenResponse
 
-__all__ = ["ID_TOKEN_LEEWAY", "fetch_jwks_flow", "verify_id_token", "verify_id_token_flow"]
+__all__ = [
+    "ID_TOKEN_LEEWAY",
+    "clear_jwks_cache",
+    "fetch_jwks_flow",
+    "verify_id_token",
+    "verify_id_token_flow",
+]
 
 #: Seconds of clock skew tolerated on ``exp`` and ``iat``.
 ID_TOKEN_LEEWAY: Final = 60.0
@@ -41,6 +47,12 @@ ALGORITHMS: Final = (
 
 _lock = threading.Lock()
 _jwks_cache: dict[str, tuple[dict[str, Any], float]] = {}
+
+
+def clear_jwks_cache() -> None:
+    """Forget every fetched JWKS (tests; a provider that moved)."""
+    with _lock:
+        _jwks_cache.clear()
 
 
 def _invalid(reason: str, url: str = "") -> InvalidTokenResponse:

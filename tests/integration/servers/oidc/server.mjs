@@ -36,7 +36,7 @@ const clientKeys = process.env.CLIENT_KEYS
   ? JSON.parse(readFileSync(process.env.CLIENT_KEYS, 'utf8')) : { keys: [] };
 const trustedAssertionKeys = jose.createLocalJWKSet(clientKeys);
 
-const counts = { token: {}, api: { 200: 0, 401: 0 }, revocation: 0 };
+const counts = { token: {}, api: { 200: 0, 401: 0 }, revocation: 0, discovery: 0, jwks: 0 };
 const bump = (table, key) => { table[key] = (table[key] ?? 0) + 1; };
 
 const http = createServer();
@@ -194,6 +194,8 @@ async function protectedResource(ctx) {               // GET/POST /api[/...]
 
 provider.use(async (ctx, next) => {
   if (ctx.path === '/_stats') { ctx.body = counts; return undefined; }
+  if (ctx.path === '/.well-known/openid-configuration') counts.discovery += 1;
+  if (ctx.path === '/jwks') counts.jwks += 1;
   if (ctx.path === '/api' || ctx.path.startsWith('/api/')) return protectedResource(ctx);
   if (ctx.path === '/cb') { ctx.body = ctx.query; return undefined; }   // redirect_uri: echoes code/state
   if (ctx.path.startsWith('/interaction/')) {         // auto-approve login + consent

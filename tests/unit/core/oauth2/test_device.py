@@ -7,6 +7,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from tests.strategies import json_values, statuses
 
 from authwire import InteractionRequired, RetryPolicy, Secret, Token, TokenRequestError
 from authwire._core.flow import Call, Flow, Sleep
@@ -192,3 +195,28 @@ def test_confidential_client_authenticates_at_device_endpoint() -> None:
     assert isinstance(request, HttpRequest)
     assert request.headers["Authorization"].startswith("Basic ")
     assert "cli-secret-123" in request.secrets
+
+
+_DEVICE_FIELDS = st.sampled_from(
+    ["device_code", "user_code", "verification_uri", "expires_in", "interval", "error"]
+)
+
+
+@given(
+    status=statuses,
+    body=st.one_of(
+        st.binary(max_size=300),
+        st.dictionaries(_DEVICE_FIELDS, json_values, max_size=6).map(
+            lambda d: json.dumps(d).encode()
+        ),
+    ),
+)
+def test_any_device_answer_gives_codes_or_a_typed_error(status: int, body: bytes) -> None:
+    """Any answer from the device endpoint is parsed or refused with an authwire error."""
+    response = HttpResponse(status, Headers({}), body, DEVICE_URL)
+    try:
+        auth = parse_device_authorization_response(response, received_at=0.0, url=DEVICE_URL)
+    except (TokenRequestError, InvalidTokenResponse):
+        return
+    assert auth.device_code
+    assert auth.interval > 0

@@ -7,6 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from tests.strategies import json_values, statuses
 
 from authwire import ClientCredentials, ConfigurationError, MemoryCache
 from authwire._core.flow import Flow
@@ -17,6 +20,7 @@ from authwire._core.oauth2.discovery import (
     clear_discovery_cache,
     discover_flow,
     discovery_url,
+    parse_discovery_response,
 )
 from authwire.testing import FakeClock
 
@@ -132,3 +136,24 @@ def test_token_url_and_issuer_are_exclusive() -> None:
         ClientCredentials(ISSUER + "/token", issuer=ISSUER, client_id="a", client_secret="b")
     with pytest.raises(ConfigurationError, match="exactly one"):
         ClientCredentials(client_id="a", client_secret="b")
+
+
+_DOC_FIELDS = st.sampled_from(["issuer", "token_endpoint", "jwks_uri", "authorization_endpoint"])
+
+
+@given(
+    status=statuses,
+    body=st.one_of(
+        st.binary(max_size=300),
+        st.dictionaries(_DOC_FIELDS, json_values, max_size=4).map(lambda d: json.dumps(d).encode()),
+        json_values.map(lambda v: json.dumps(v).encode()),
+    ),
+)
+def test_any_document_gives_metadata_or_configuration_error(status: int, body: bytes) -> None:
+    """Whatever the provider sends, discovery yields metadata or a ConfigurationError."""
+    response = HttpResponse(status, Headers({}), body, discovery_url(ISSUER))
+    try:
+        metadata = parse_discovery_response(response, ISSUER)
+    except ConfigurationError:
+        return
+    assert isinstance(metadata.token_endpoint, str)

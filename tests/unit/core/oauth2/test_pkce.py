@@ -5,6 +5,8 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from authwire import InteractionRequired
 from authwire._core.oauth2.pkce import (
@@ -88,3 +90,23 @@ def test_bad_redirects_are_rejected(query: dict[str, str | None], message: str) 
     filled = {k: (request.state if v is None else v) for k, v in query.items()}
     with pytest.raises(InteractionRequired, match=message):
         parse_authorization_response(filled, request, issuer="https://login.example.com")
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["code", "state", "error", "error_description", "iss", "x"]),
+        st.text(max_size=30),
+        max_size=6,
+    )
+)
+def test_any_redirect_gives_a_code_or_interaction_required(query: dict[str, str]) -> None:
+    """Any query the browser brings back yields a code only with the right state."""
+    request = build_authorization_url(
+        AUTHZ, client_id="c", redirect_uri="http://127.0.0.1:1/callback", scope=None
+    )
+    try:
+        code = parse_authorization_response(query, request, issuer="https://login.example.com")
+    except InteractionRequired:
+        return
+    assert code == query["code"]
+    assert query["state"] == request.state
