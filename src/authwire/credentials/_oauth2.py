@@ -98,6 +98,18 @@ def _certificate(cert: Any) -> Any:
     )
 
 
+def _key_fingerprint(signing_key: Any) -> str | None:
+    """A stable fingerprint of a signing key (its public half), for cache identities."""
+    if signing_key is None:
+        return None
+    from cryptography.hazmat.primitives import serialization
+
+    public = signing_key.key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return secret_fingerprint(public.hex())
+
+
 def _default_method(secret: str | None, private_key: Any, cert: Any) -> AuthMethod:
     if private_key is not None:
         return AuthMethod.PRIVATE_KEY_JWT
@@ -187,11 +199,7 @@ class OAuth2Credential(ManagedCredential):
             if key is None:
                 raise ConfigurationError("auth_method='private_key_jwt' needs a private_key")
             signing_key = load_signing_key(key, algorithm=signing_alg, kid=key_id)
-        self._key_fingerprint = secret_fingerprint(
-            repr(sorted(key.items()))
-            if isinstance(key, Mapping)
-            else (key.decode() if isinstance(key, bytes) else key)
-        )
+        self._key_fingerprint = _key_fingerprint(signing_key)
         self._endpoint = TokenEndpoint(
             url=token_url or where,
             client=ClientAuth(
