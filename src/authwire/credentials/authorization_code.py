@@ -7,11 +7,13 @@ redirect on 127.0.0.1 and a random port), RFC 9207 (``iss``) and OIDC Core (``no
 from __future__ import annotations
 
 import html
+import socket
 import sys
+import threading
 import time
 import webbrowser
 from collections.abc import Callable, Mapping
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
@@ -48,6 +50,8 @@ class _Listener:
     Only a ``GET`` of ``path`` counts; anything else (a favicon) gets a 404 and the wait
     goes on. The first redirect is answered with a small success or failure page and ends
     the wait, whatever it carried: a forged ``state`` is rejected, not waited past.
+    Connections are served in threads with a read timeout, so a browser's idle
+    speculative connection cannot hold up the real redirect.
     """
 
     def __init__(self, host: str, port: int, path: str) -> None:
@@ -57,18 +61,30 @@ class _Listener:
         self._issuer: str | None = None
         self.result: str | None = None
         self.error: AuthwireError | None = None
+        self._lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = 5  # seconds a connection may sit idle
+
             def do_GET(self) -> None:
                 listener._handle(self)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # the query holds the code: never log it
 
-        self._server = HTTPServer((host, port), Handler)
-        self.redirect_uri = f"http://{host}:{self._server.server_address[1]}{path}"
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+        self._server = Server((host, port), Handler)
+        shown = f"[{host}]" if ":" in host else host
+        self.redirect_uri = f"http://{shown}:{self._server.server_address[1]}{path}"
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        with self._lock:
+            self._respond(handler)
+
+    def _respond(self, handler: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(handler.path)
         if parts.path != self._path or self._request is None or self.done:
             body = b"not found"
