@@ -128,7 +128,7 @@ class _Listener:
                     raise InteractionRequired(
                         f"browser login timed out after {timeout:g} s without a redirect"
                     )
-                self._server.timeout = min(left, 1.0)
+                self._server.timeout = min(left, 0.25)
                 self._server.handle_request()
         finally:
             self.close()
