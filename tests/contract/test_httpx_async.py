@@ -24,6 +24,7 @@ from tests.contract.base import (
     MakeClient,
     Reply,
     assert_single_flight,
+    fingerprint,
     make_credential,
 )
 from tests.servers.token_server import TokenServer
@@ -113,11 +114,18 @@ async def hammer_async(
                     break
                 response = await client.get(url)
             seen[response.status_code] += 1
+            if response.status_code == 401:  # shown if the test fails: which tokens were sent
+                sent = [(r.status_code, _fingerprint(r.request)) for r in response.history]
+                print("caller saw 401:", sent, _fingerprint(response.request))
 
     async with anyio.create_task_group() as group:
         for _ in range(workers):
             group.start_soon(work)
     return seen
+
+
+def _fingerprint(request: httpx.Request) -> str:
+    return fingerprint(request.headers.get("authorization", "")[7:])
 
 
 @pytest.fixture(params=["asyncio", "trio"])
