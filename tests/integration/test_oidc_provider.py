@@ -912,3 +912,29 @@ def test_no_planted_secret_in_reprs_errors_or_logs(
         if cause is not None:
             planted_secrets.check(str(cause))
     planted_secrets.check_logs()
+
+
+def test_dpop_authorization_code_binds_the_code(oidc: OidcProvider) -> None:
+    """With dpop=True the authorization request carries dpop_jkt and the token is bound."""
+    opened: list[str] = []
+    pages: list[str] = []
+
+    def browser(url: str) -> bool:
+        opened.append(url)
+        follow_in_thread(url + "&login_hint=frank", pages)
+        return True
+
+    cred = AuthorizationCode(
+        issuer=oidc.issuer,
+        client_id=PUBLIC_CLIENT,
+        scope="openid api:read",
+        browser=browser,
+        login_timeout=20,
+        dpop=True,
+        cache=MemoryCache(),
+    )
+    status, body = call_api("httpx-trio", cred, oidc.api)
+    assert (status, body["scheme"], body["sub"]) == (200, "DPoP", "frank")
+    assert cred.dpop_key is not None
+    query = dict(parse_qsl(urlsplit(opened[0]).query))
+    assert query["dpop_jkt"] == cred.dpop_key.thumbprint

@@ -226,6 +226,10 @@ class AuthorizationCode(UserGrant):
             extra = dict(self._auth_params)
             for resource in endpoint.resource:
                 extra.setdefault("resource", resource)
+            if endpoint.dpop is not None:
+                # RFC 9449 section 10: bind the code to the DPoP key, so a stolen code is
+                # useless without it.
+                extra.setdefault("dpop_jkt", endpoint.dpop.thumbprint)
             request = build_authorization_url(
                 auth_url,
                 client_id=endpoint.client.client_id,
