@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 
@@ -37,6 +38,36 @@ from authwire.httpx._convert import (
 __all__ = ["Auth"]
 
 _SEND_HEADERS = "send_request_headers.started"
+#: Request extension holding the attempt whose params and cookies a same-origin hop keeps.
+_ATTEMPT = "authwire.attempt"
+
+
+def _restore(core_request: Any, attempt: Attempt) -> None:
+    """Put ``attempt``'s query parameters and cookies back on a same-origin redirect hop.
+
+    httpx builds a redirect's URL from ``Location`` and drops the ``Cookie`` header, so
+    an API key sent as a parameter or a cookie would be lost within the origin.
+    """
+    if attempt.params:
+        url = core_request.url
+        target = bytes(url.target).decode("latin-1")
+        query = target.partition("?")[2]
+        present = {name for name, _ in parse_qsl(query, keep_blank_values=True)}
+        missing = [(k, v) for k, v in attempt.params.items() if k not in present]
+        if missing:
+            joiner = "&" if query else ("" if target.endswith("?") else "?")
+            url.target = (target + joiner + urlencode(missing)).encode("latin-1")
+    if attempt.cookies:
+        headers = core_request.headers
+        values = [v.decode("latin-1") for k, v in headers if k.lower() == b"cookie"]
+        pairs = {p.strip() for value in values for p in value.split(";")}
+        missing_cookies = [
+            f"{k}={v}" for k, v in attempt.cookies.items() if f"{k}={v}" not in pairs
+        ]
+        if missing_cookies:
+            value = "; ".join([*values, *missing_cookies])
+            headers[:] = [(k, v) for k, v in headers if k.lower() != b"cookie"]
+            headers.append((b"Cookie", value.encode("latin-1")))
 
 
 def _hop_url(core_request: Any) -> str:
@@ -85,6 +116,10 @@ class Auth(httpx.Auth):
         self._fast = self.scheme.fast_attempt
         # Headers httpx does not strip by itself on a cross-origin redirect.
         self._strip = frozenset(self.scheme.header_names - {"authorization"})
+        # Whether redirect hops need our trace: to strip those headers when leaving the
+        # origin, or to put back query parameters and cookies that httpx drops on every
+        # redirect (it rebuilds the URL from Location and removes the Cookie header).
+        self._hops = bool(self._strip or self.scheme.param_names)
 
     def __repr__(self) -> str:
         return f"authwire.httpx.Auth({self.scheme!r})"
@@ -103,12 +138,18 @@ class Auth(httpx.Auth):
         def scrub(name: str, info: dict[str, Any]) -> None:
             if name.endswith(_SEND_HEADERS):
                 core_request = info.get("request")
-                if core_request is not None and not allows(_hop_url(core_request)):
+                if core_request is None:
+                    return
+                if not allows(_hop_url(core_request)):
                     headers = core_request.headers
                     headers[:] = [
                         (k, v) for k, v in headers if k.decode("latin-1").lower() not in strip
                     ]
                     logger.debug("redirect left the origin; removed authwire's headers")
+                    return
+                attempt = core_request.extensions.get(_ATTEMPT)
+                if attempt is not None:
+                    _restore(core_request, attempt)
 
         trace: Callable[[str, dict[str, Any]], Any]
         if is_async:
@@ -130,6 +171,14 @@ class Auth(httpx.Auth):
         setattr(trace, "_authwire", self)  # noqa: B010 (marks our own wrapper)
         request.extensions = {**extensions, "trace": trace}
 
+    def _apply(self, request: httpx.Request, attempt: Attempt) -> None:
+        """Attach ``attempt``; remember it for redirect hops if it has params or cookies."""
+        apply_attempt(request, attempt)
+        if self._hops and (attempt.params or attempt.cookies):
+            extensions = request.extensions
+            if getattr(extensions.get("trace"), "_authwire", None) is self:
+                extensions[_ATTEMPT] = attempt  # our own copy, shared by the redirect hops
+
     # -- the flows ---------------------------------------------------------------------
 
     def sync_auth_flow(
@@ -137,13 +186,13 @@ class Auth(httpx.Auth):
     ) -> Generator[httpx.Request, httpx.Response, None]:
         """The flow httpx runs for ``httpx.Client``."""
         self.guard.check(str(request.url))
-        if self._strip:
+        if self._hops:
             self._guard_hops(request, is_async=False)
         position = body_position(request)
         first = self._fast(time.time())
         stepper: SyncStepper[Attempt]
         if first is not None:
-            apply_attempt(request, first)
+            self._apply(request, first)
             response = yield request
             if response.status_code != 401:
                 return
@@ -155,7 +204,7 @@ class Auth(httpx.Auth):
             if attempt is None:
                 yield request
                 return
-            apply_attempt(request, attempt)
+            self._apply(request, attempt)
             response = yield request
         attempt = stepper.send(to_http_response(response))
         while attempt is not None:
@@ -163,7 +212,7 @@ class Auth(httpx.Auth):
                 stepper.close()
                 return
             rewind(request, position)
-            apply_attempt(request, attempt)
+            self._apply(request, attempt)
             response = yield request
             attempt = stepper.send(to_http_response(response))
         if stepper.result is Verdict.STRIP:
@@ -175,12 +224,12 @@ class Auth(httpx.Auth):
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         """The flow httpx runs for ``httpx.AsyncClient`` (asyncio or trio)."""
         self.guard.check(str(request.url))
-        if self._strip:
+        if self._hops:
             self._guard_hops(request, is_async=True)
         first = self._fast(time.time())
         stepper: AsyncStepper[Attempt]
         if first is not None:
-            apply_attempt(request, first)
+            self._apply(request, first)
             response = yield request
             if response.status_code != 401:
                 return
@@ -192,14 +241,14 @@ class Auth(httpx.Auth):
             if attempt is None:
                 yield request
                 return
-            apply_attempt(request, attempt)
+            self._apply(request, attempt)
             response = yield request
         attempt = await stepper.send(to_http_response(response))
         while attempt is not None:
             if not can_replay(request):
                 stepper.close()
                 return
-            apply_attempt(request, attempt)
+            self._apply(request, attempt)
             response = yield request
             attempt = await stepper.send(to_http_response(response))
         if stepper.result is Verdict.STRIP:
