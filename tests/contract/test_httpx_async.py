@@ -139,7 +139,6 @@ class TestHttpxAsyncClient(IntegrationContract):
     """``httpx.AsyncClient(auth=authwire.httpx.Auth(x))`` on asyncio and trio."""
 
     workers = 1000
-    lost_on_same_origin_redirect = httpx_sync.TestHttpxClient.lost_on_same_origin_redirect
     file_bodies = False  # httpx.AsyncClient sends async iterables, not sync file objects
 
     @pytest.fixture

@@ -81,13 +81,6 @@ class HttpxClient:
 class TestHttpxClient(IntegrationContract):
     """``httpx.Client(auth=authwire.httpx.Auth(x))``."""
 
-    lost_on_same_origin_redirect = {  # noqa: RUF012
-        "query": "httpx follows redirects inside one auth flow and builds the next hop's "
-        "URL from Location, so an API key query parameter is not re-added",
-        "cookie": "httpx drops the Cookie header on every redirect, so an API key cookie "
-        "is not re-added",
-    }
-
     @pytest.fixture
     def make_client(self) -> Iterator[MakeClient]:
         """Clients authenticated by ``authwire.httpx.Auth``; closed after the test."""
