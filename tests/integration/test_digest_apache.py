@@ -8,6 +8,7 @@ by what the client saw (status, history, the header it sent) and by Apache's acc
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -234,3 +235,80 @@ def test_basic_post_body_reaches_apache(apache_server: ApacheServer, run: Runner
     assert result.status == 200
     assert result.text == f"user={APACHE_USER} method=POST length={len(body)}\n{body.decode()}"
     assert apache_server.statuses(mark, 1) == [200]
+
+
+def _threads_requests(auth: AuthLike, url: str, workers: int, calls: int) -> list[Result]:
+    shared = authwire.requests.Auth(auth)
+    results: list[Result] = []
+
+    def work() -> None:
+        with requests.Session() as session:
+            session.auth = shared
+            for _ in range(calls):
+                r = session.get(url)
+                results.append(
+                    Result(
+                        r.status_code, r.text, [h.status_code for h in r.history], [], None, None
+                    )
+                )
+
+    threads = [threading.Thread(target=work) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def _threads_httpx(auth: AuthLike, url: str, workers: int, calls: int) -> list[Result]:
+    results: list[Result] = []
+    with httpx.Client(auth=authwire.httpx.Auth(auth)) as client:
+
+        def work() -> None:
+            for _ in range(calls):
+                results.append(_result(client.get(url)))
+
+        threads = [threading.Thread(target=work) for _ in range(workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    return results
+
+
+async def _atasks_httpx(auth: AuthLike, url: str, workers: int, calls: int) -> list[Result]:
+    results: list[Result] = []
+    async with httpx.AsyncClient(auth=authwire.httpx.Auth(auth)) as client:
+
+        async def work() -> None:
+            for _ in range(calls):
+                results.append(_result(await client.get(url)))
+
+        async with anyio.create_task_group() as group:
+            for _ in range(workers):
+                group.start_soon(work)
+    return results
+
+
+CONCURRENT: dict[str, Callable[[AuthLike, str, int, int], list[Result]]] = {
+    "requests-threads": _threads_requests,
+    "httpx-threads": _threads_httpx,
+    "httpx-async-tasks": lambda *args: anyio.run(_atasks_httpx, *args),
+}
+
+
+@pytest.mark.parametrize("kind", list(CONCURRENT))
+def test_digest_concurrent_callers_all_get_200(apache_server: ApacheServer, kind: str) -> None:
+    """Eight callers sharing one DigestAuth all get 200, with at most one 401 each.
+
+    Apache checks that each nonce count is above the last one it saw, so concurrent
+    requests on a shared nonce that overtake each other are refused; the refused one is
+    answered with a fresh nonce of its own and succeeds.
+    """
+    mark = apache_server.log_mark()
+    auth = authwire.DigestAuth(APACHE_USER, APACHE_PASSWORD)
+    results = CONCURRENT[kind](auth, apache_server.url("/digest/"), 8, 10)
+    assert [r.status for r in results] == [200] * 80
+    assert all(r.history in ([], [401]) for r in results)
+    retried = sum(len(r.history) for r in results)
+    assert sorted(apache_server.statuses(mark, 80 + retried)) == [200] * 80 + [401] * retried

@@ -9,6 +9,11 @@ nonce counting, ``nextnonce`` from ``Authentication-Info``, and the ``stale=true
 
 After the first challenge the scheme answers preemptively with the same nonce and the
 next nonce count, saving a round trip per request, as RFC 7616 section 3.4 allows.
+
+A nonce (with its count) serves one request at a time: requests in flight at once each
+get their own, kept for reuse when they are done. Servers that check nonce counts (Apache
+with ``AuthDigestNcCheck On`` wants each count above the last one of its client) would
+otherwise refuse the request whose count was overtaken by another's.
 """
 
 from __future__ import annotations
@@ -163,6 +168,23 @@ def digest_response(
     return "Digest " + ", ".join(fields)
 
 
+#: Most idle nonces kept for reuse (about the most requests in flight at once).
+MAX_IDLE_NONCES: Final = 64
+
+
+class _Nonce:
+    """A server nonce and the count sent with it; one request uses it at a time.
+
+    Strictly private.
+    """
+
+    __slots__ = ("challenge", "nc")
+
+    def __init__(self, challenge: DigestChallenge) -> None:
+        self.challenge = challenge
+        self.nc = 0
+
+
 def _request_uri(url: str) -> str:
     parts = urlsplit(url)
     path = parts.path or "/"
@@ -185,8 +207,7 @@ class DigestAuth(AuthScheme):
         self.username = username
         self._password = Secret(reveal(password) or "")
         self._lock = threading.Lock()
-        self._challenge: DigestChallenge | None = None
-        self._nc = 0
+        self._idle: list[_Nonce] = []  # nonces no request is using, most recent last
 
     def __repr__(self) -> str:
         return f"DigestAuth(username={self.username!r}, password='***')"
@@ -204,45 +225,49 @@ class DigestAuth(AuthScheme):
                 best = parsed
         return best
 
-    def _answer(self, request: RequestInfo, challenge: DigestChallenge | None = None) -> Attempt:
+    def _checkout(self) -> _Nonce | None:
+        """An idle nonce for this request alone, if there is one."""
         with self._lock:
-            if challenge is not None:
-                self._challenge, self._nc = challenge, 0
-            current = self._challenge
-            if current is None:
-                return Attempt()
-            self._nc += 1
-            nc = self._nc
+            return self._idle.pop() if self._idle else None
+
+    def _checkin(self, nonce: _Nonce) -> None:
+        """Give back a nonce that worked, for the next request."""
+        with self._lock:
+            if len(self._idle) < MAX_IDLE_NONCES:
+                self._idle.append(nonce)
+
+    def _answer(self, request: RequestInfo, nonce: _Nonce | None) -> Attempt:
+        if nonce is None:
+            return Attempt()
+        nonce.nc += 1
         header = digest_response(
-            current,
+            nonce.challenge,
             username=self.username,
             password=self._password.reveal(),
             method=request.method,
             uri=_request_uri(request.url),
-            nc=nc,
+            nc=nonce.nc,
             cnonce=os.urandom(16).hex(),
         )
-        return Attempt(headers={"Authorization": header}, state=current)
+        return Attempt(headers={"Authorization": header}, state=nonce)
 
-    def _take_next_nonce(self, response: HttpResponse, used: DigestChallenge | None) -> None:
+    def _take_next_nonce(self, response: HttpResponse, used: _Nonce) -> None:
         info = response.headers.get("authentication-info")
-        if not info or used is None:
+        if not info:
             return
         params = parse_challenges([f"Digest {info}"])
         nextnonce = params[0].params.get("nextnonce") if params else None
         if nextnonce:
             from dataclasses import replace
 
-            with self._lock:
-                if self._challenge is used:
-                    self._challenge, self._nc = replace(used, nonce=nextnonce, stale=False), 0
+            used.challenge, used.nc = replace(used.challenge, nonce=nextnonce, stale=False), 0
 
     def auth_flow(self, request: RequestInfo, first: Attempt | None = None) -> SchemeFlow:
         """Answer the server's challenge: one fresh answer, plus one retry for a stale nonce.
 
         At most two replays per request, whatever the server says.
         """
-        attempt = first or self._answer(request)
+        attempt = first or self._answer(request, self._checkout())
         response = yield attempt
         fresh_used = stale_used = False
         while response.status == 401 and request.can_replay:
@@ -257,7 +282,9 @@ class DigestAuth(AuthScheme):
                 if fresh_used:
                     return  # a fresh answer was refused: the password is wrong
                 fresh_used = True
-            attempt = self._answer(request, challenge)
+            attempt = self._answer(request, _Nonce(challenge))
             response = yield attempt
-        if response.status < 400:
-            self._take_next_nonce(response, attempt.state)
+        used = attempt.state
+        if response.status != 401 and isinstance(used, _Nonce):  # the nonce was accepted
+            self._take_next_nonce(response, used)
+            self._checkin(used)

@@ -261,24 +261,51 @@ def test_any_challenge_is_answered_or_left(value: str) -> None:
         assert answer.headers["Authorization"].startswith("Digest ")
 
 
+def test_requests_in_flight_at_once_never_share_a_nonce() -> None:
+    """A request in flight keeps its nonce to itself; others get their own; both are reused."""
+    auth = DigestAuth("u", "p")
+    first, _ = start(auth)
+    first.send(unauthorized(rfc_challenge(nonce="n1")))
+    assert first.send(OK) is None  # n1 worked: idle again, count 1 used
+    busy, reused = start(auth)
+    assert (params(reused.headers["Authorization"])["nonce"], reused.state.nc) == ("n1", 2)
+    other, bare = start(auth)  # n1 is in use: this one asks for a nonce of its own
+    assert bare.is_empty
+    own = other.send(unauthorized(rfc_challenge(nonce="n2")))
+    assert own is not None
+    assert (params(own.headers["Authorization"])["nonce"], own.state.nc) == ("n2", 1)
+    assert busy.send(OK) is None
+    assert other.send(OK) is None
+    _, a = start(auth)
+    _, b = start(auth)
+    sent = {
+        (params(x.headers["Authorization"])["nonce"], params(x.headers["Authorization"])["nc"])
+        for x in (a, b)
+    }
+    assert sent == {("n1", "00000003"), ("n2", "00000002")}
+
+
 def test_nonce_counts_are_unique_across_threads() -> None:
-    """32 threads answering preemptively with one nonce each get their own nonce count."""
+    """32 threads starting at once: one takes the idle nonce (nc=2), the rest go bare."""
     import threading
 
     auth = DigestAuth("u", "p")
     stepper, _ = start(auth)
     stepper.send(unauthorized(rfc_challenge()))  # nc=1
-    counts: list[str] = []
+    stepper.send(OK)
+    attempts: list[Attempt] = []
     lock = threading.Lock()
 
     def answer() -> None:
         _, attempt = start(auth)
         with lock:
-            counts.append(params(attempt.headers["Authorization"])["nc"])
+            attempts.append(attempt)
 
     threads = [threading.Thread(target=answer) for _ in range(32)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(counts) == [f"{n:08x}" for n in range(2, 34)]
+    answered = [params(a.headers["Authorization"])["nc"] for a in attempts if not a.is_empty]
+    assert answered == ["00000002"]
+    assert sum(a.is_empty for a in attempts) == 31
