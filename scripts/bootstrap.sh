@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 # -- system packages ------------------------------------------------------------------
 APT_PACKAGES=(apache2 redis-server krb5-kdc krb5-admin-server krb5-user libkrb5-dev
-  libapache2-mod-auth-gssapi gss-ntlmssp nginx)
+  libapache2-mod-auth-gssapi gss-ntlmssp nginx chromium tmux)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
