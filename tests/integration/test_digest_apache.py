@@ -1,6 +1,6 @@
 """Digest and Basic against a real Apache httpd, through requests, httpx and httpx async.
 
-Every behaviour runs through the three integrations (``authwire.requests.Auth``,
+Every behaviour runs through the integrations (``authwire.requests.Auth`` and ``AuthAdapter``,
 ``httpx.Client`` and ``httpx.AsyncClient`` on asyncio and trio) and is checked twice:
 by what the client saw (status, history, the header it sent) and by Apache's access log
 (how many 401s Apache really sent).
@@ -51,10 +51,14 @@ Call = tuple[str, str, bytes | None]  # method, url, body
 Runner = Callable[[AuthLike, Sequence[Call]], list[Result]]
 
 
-def _run_requests(auth: AuthLike, calls: Sequence[Call]) -> list[Result]:
+def _run_requests(auth: AuthLike, calls: Sequence[Call], adapter: bool = False) -> list[Result]:
     results = []
     with requests.Session() as session:
-        session.auth = authwire.requests.Auth(auth)
+        if adapter:
+            origin = "/".join(calls[0][1].split("/", 3)[:3]) + "/"
+            session.mount(origin, authwire.requests.AuthAdapter(auth))
+        else:
+            session.auth = authwire.requests.Auth(auth)
         for method, url, body in calls:
             r = session.request(method, url, data=body)
             results.append(
@@ -97,6 +101,7 @@ def _run_httpx_async(backend: str, auth: AuthLike, calls: Sequence[Call]) -> lis
 
 RUNNERS: dict[str, Runner] = {
     "requests": _run_requests,
+    "requests-adapter": partial(_run_requests, adapter=True),
     "httpx": _run_httpx,
     "httpx-async-asyncio": partial(_run_httpx_async, "asyncio"),
     "httpx-async-trio": partial(_run_httpx_async, "trio"),
@@ -105,7 +110,7 @@ RUNNERS: dict[str, Runner] = {
 
 @pytest.fixture(params=list(RUNNERS))
 def run(request: pytest.FixtureRequest) -> Runner:
-    """Runs calls through one integration: requests, httpx, or httpx async (asyncio, trio)."""
+    """Runs calls through one integration: requests (Auth or AuthAdapter), httpx, httpx async."""
     return RUNNERS[request.param]
 
 
