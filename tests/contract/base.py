@@ -34,6 +34,7 @@ import authwire
 from authwire import (
     ApiKey,
     BasicAuth,
+    BearerAuth,
     ClientCredentials,
     DigestAuth,
     InsecureTransportError,
@@ -188,28 +189,33 @@ class _Recorder:
         monkeypatch.setattr(socket.socket, "connect", connect)
 
 
-def _placement(kind: str, server: TokenServer) -> tuple[AuthLike, Callable[[dict[str, Any]], bool]]:
+Carried = Callable[[dict[str, Any]], bool]
+
+
+def _placement(kind: str, server: TokenServer) -> tuple[AuthLike, Carried]:
     """An auth of ``kind`` and a test of whether an echoed request carried it."""
     key = server.state.api_key
-    if kind == "header":
-        return ApiKey(key, header="X-API-Key"), lambda seen: seen["headers"].get("x-api-key") == key
-    if kind == "custom-bearer":
-        cred = make_credential(server)
-        from authwire import BearerAuth
 
-        return BearerAuth(
-            cred, header="X-Auth-Token"
-        ), lambda seen: seen["headers"].get("x-auth-token", "").startswith("Bearer at-")
+    def header(name: str, value: str) -> Carried:
+        return lambda seen: seen["headers"].get(name, "") == value
+
+    def bearer_in(name: str) -> Carried:
+        return lambda seen: seen["headers"].get(name, "").startswith("Bearer at-")
+
+    if kind == "header":
+        return ApiKey(key, header="X-API-Key"), header("x-api-key", key)
     if kind == "query":
         return ApiKey(key, query="api_key"), lambda seen: seen["query"].get("api_key") == key
     if kind == "cookie":
+        cookie = f"api_key={key}"
         return ApiKey(
             key, cookie="api_key"
-        ), lambda seen: f"api_key={key}" in seen["headers"].get("cookie", "")
+        ), lambda seen: cookie in seen["headers"].get("cookie", "")
+    if kind == "custom-bearer":
+        custom = BearerAuth(make_credential(server), header="X-Auth-Token")
+        return custom, bearer_in("x-auth-token")
     assert kind == "bearer"
-    return make_credential(
-        server
-    ), lambda seen: seen["headers"].get("authorization", "").startswith("Bearer at-")
+    return make_credential(server), bearer_in("authorization")
 
 
 PLACEMENTS = ["header", "query", "cookie", "bearer", "custom-bearer"]
