@@ -1,0 +1,5 @@
+"""``python -m authwire``: the ``authwire`` command."""
+
+from authwire.cli import main
+
+main()
