@@ -82,7 +82,7 @@ def herd(spec: str, token_url: str, sync_dir: Path, generations: int) -> int:
     session = requests.Session()
     (sync_dir / f"ready-{os.getpid()}").touch()
     go = sync_dir / "go"
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 180
     while not go.exists():
         if time.monotonic() > deadline:
             return 2

@@ -76,6 +76,7 @@ def run_herd(server: TokenServer, cache: str, sync: Path, workers: int, generati
                 or any(p.poll() is not None for p in procs)
             ),
             "the workers to start",
+            timeout=150,
         )
         (sync / "go").touch()
         return finish(procs)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+import weakref
 from typing import TYPE_CHECKING, Any, Final
 
 from authwire._core.token import Token
@@ -203,8 +204,14 @@ class RedisCache(TokenCache):
                 )
             except ValueError as exc:
                 raise ConfigurationError(f"not a Redis URL: {exc}") from None
+            # Our own client: its connections are closed with close(), or when the cache
+            # is collected, never left to the garbage collector as open sockets.
+            self._closer: weakref.finalize[Any, Any] | None = weakref.finalize(
+                self, self.client.close
+            )
         else:
             self.client = url_or_client
+            self._closer = None
         self.prefix = prefix
         self.lease = lease
         self.wait_timeout = wait_timeout
@@ -225,6 +232,14 @@ class RedisCache(TokenCache):
         if "path" in kwargs:
             return f"unix:{kwargs['path']}"
         return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
+
+    def close(self) -> None:
+        """Close the connections of the client this cache made from a URL.
+
+        A client you passed in is yours to close; this leaves it open.
+        """
+        if self._closer is not None:
+            self._closer()
 
     def describe(self) -> str:
         """Which Redis and prefix (no password)."""
