@@ -314,3 +314,20 @@ def test_a_refused_saved_login_requires_interaction(
     )
     assert chain.get_token().access_token == "fallback"
     assert server.count("token") == 2
+
+
+@pytest.mark.anyio
+async def test_async_callers_get_the_saved_login_too(tmp_path: Path) -> None:
+    """aget_token reads the profile (in a worker thread) and returns its fresh saved login."""
+    path = write(
+        tmp_path / "c.toml",
+        '[profiles.x]\nclient_id = "c"\ntoken_url = "https://x/token"\n'
+        f'cache = "file:{tmp_path / "cache"}"\n',
+    )
+    config = load_config(path)
+    assert config is not None
+    saved = Token("at-saved", expires_at=time.time() + 3600, refresh_token="rt")
+    config.get("x").save_login(saved)
+    assert await ProfileCredential("x", config=path).aget_token() == saved
+    with pytest.raises(CredentialUnavailable):
+        await ProfileCredential(config=tmp_path / "none.toml").aget_token()

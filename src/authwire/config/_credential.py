@@ -226,8 +226,13 @@ class ProfileCredential(Credential):
         return self.credential.get_token()
 
     async def aget_token(self) -> Token:
-        """``get_token`` for asyncio and trio."""
-        return await self.credential.aget_token()
+        """``get_token`` for asyncio and trio (the file is read in a worker thread)."""
+        credential = self._resolved
+        if credential is None:
+            from authwire._aio import RUNTIME
+
+            credential = await RUNTIME.run_blocking(lambda: self.credential)
+        return await credential.aget_token()
 
     def invalidate(self, token: Token) -> bool:
         """Pass a rejected token on to the profile's credential."""
