@@ -32,6 +32,8 @@ from authwire.requests._convert import (
 
 __all__ = ["Auth"]
 
+_now = time.time  # one global look-up on the hot path, not two
+
 Send = Callable[..., requests.Response]
 
 
@@ -121,7 +123,7 @@ class Auth(requests.auth.AuthBase):
         if prefix is None or not url.startswith(prefix):
             self._check(url)  # the origin check; raises if the URL is not allowed
             self._prefix = self.guard.prefix
-        attempt = self._fast(time.time())
+        attempt = self._fast(_now())
         if attempt is not None:
             hot = self._hot  # one read: another thread may replace it meanwhile
             if hot is None or hot[0] is not attempt:

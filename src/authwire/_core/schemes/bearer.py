@@ -59,6 +59,7 @@ class BearerAuth(AuthScheme):
         self, source: TokenSource, *, header: str = "Authorization", prefix: str | None = None
     ) -> None:
         self.source = source
+        self._peek = source.peek  # bound once: the hot path calls it on every request
         self.header = header
         self.prefix = prefix
         self.header_names = frozenset({header.lower()})
@@ -77,7 +78,7 @@ class BearerAuth(AuthScheme):
 
     def fast_attempt(self, now: float) -> Attempt | None:
         """The current token's attempt, if the credential has a fresh token at hand."""
-        token = self.source.peek(now)
+        token = self._peek(now)
         if token is None:
             return None
         cached = self._cached
