@@ -555,7 +555,7 @@ def main() -> int:
     print(f"loopback server: {server.url} (separate process)")
     try:
         if "a" in args.only:
-            req_rows, httpx_rows = bench_application(server, repeat=5 if quick else 9)
+            req_rows, httpx_rows = bench_application(server, repeat=5 if quick else 15)
             floor = req_rows[0].best
             table(
                 "(a) auth application with a valid cached token, requests (auth(prepared_request))",
