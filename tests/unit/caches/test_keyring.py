@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import keyring
 import pytest
@@ -12,7 +13,10 @@ from keyring.backends import fail, null
 from keyrings.alt.file import PlaintextKeyring
 
 from authwire import CacheError, ConfigurationError, FileCache, KeyringCache, Token
+from authwire._core.flow import Flow
 from authwire.caches._codec import decode_token
+from authwire.credentials.base import ManagedCredential
+from authwire.testing import FakeClock
 
 KEY = "aw1-00112233445566778899"
 
@@ -130,3 +134,34 @@ def test_refreshes_lock_across_instances(backend: PlaintextKeyring, tmp_path: Pa
     first.release()
     assert second.acquire() is True
     second.release()
+
+
+class _Counted(ManagedCredential):
+    """A credential whose grant makes tokens locally and counts them (no network)."""
+
+    def __init__(self, cache: KeyringCache, clock: FakeClock) -> None:
+        self.fetches = 0
+        super().__init__(cache=cache, clock=clock)
+
+    def __repr__(self) -> str:
+        return "Counted()"
+
+    def _identity(self) -> Mapping[str, Any]:
+        return {"grant": "counted"}
+
+    def _token_flow(self, replacing: Token | None) -> Flow[Token]:
+        self.fetches += 1
+        now = self._clock()
+        return Token(f"at-{self.fetches}", expires_at=now + 60, issued_at=now)
+        yield  # a generator that needs no request
+
+
+def test_credentials_share_tokens_through_the_keyring(
+    backend: PlaintextKeyring, tmp_path: Path, clock: FakeClock
+) -> None:
+    """A second credential (a second process's worth) reads the first one's token back."""
+    first = _Counted(KeyringCache(backend=backend, path=tmp_path), clock)
+    second = _Counted(KeyringCache(backend=backend, path=tmp_path), clock)
+    assert first.get_token() == second.get_token()
+    assert (first.fetches, second.fetches) == (1, 0)
+    assert backend.get_password("authwire", first.cache_key) is not None
