@@ -146,7 +146,6 @@ class FileCache(TokenCache):
             raise ConfigurationError("lock_timeout must be > 0 seconds (or None to wait forever)")
         self.path = Path(path).expanduser() if path is not None else default_cache_dir()
         self.lock_timeout = lock_timeout
-        self._checked = False
         self._check_mutex = threading.Lock()
         self._ensure_dir()
 
@@ -192,7 +191,6 @@ class FileCache(TokenCache):
                         f"other users. Fix it with: chmod 700 '{self.path}'",
                         location=str(self.path),
                     )
-            self._checked = True
 
     def _name(self, key: str) -> str:
         if _SAFE_NAME.fullmatch(key):
@@ -356,6 +354,5 @@ class FileCache(TokenCache):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.path = state["path"]
         self.lock_timeout = state["lock_timeout"]
-        self._checked = False
         self._check_mutex = threading.Lock()
         self._ensure_dir()
