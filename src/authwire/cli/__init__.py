@@ -25,4 +25,10 @@ def main(argv: list[str] | None = None) -> None:
 
         sys.stderr.write(f"authwire: the CLI needs {exc.name}: pip install 'authwire[cli]'\n")
         raise SystemExit(ExitCode.ERROR) from None
+    import logging
+
+    # Errors reach the user as one message each; without a handler, Python's last-resort
+    # one would print authwire's warnings about the same failures too (-v shows the log).
+    logging.getLogger("authwire").addHandler(logging.NullHandler())
+    logging.getLogger("authwire").propagate = False
     app(args=argv, prog_name="authwire")

@@ -42,18 +42,14 @@ def _options(
     ] = False,
 ) -> None:
     """Log in, and get, inspect and use tokens for your APIs."""
-    import logging
-
-    logger = logging.getLogger("authwire")
     if verbose:
+        import logging
+
+        logger = logging.getLogger("authwire")
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG)
-    else:
-        # Errors reach the user as one message each; the log would repeat them.
-        logger.addHandler(logging.NullHandler())
-        logger.propagate = False
 
 
 ProfileOption = Annotated[
@@ -236,13 +232,16 @@ def status(profile: ProfileOption = None, as_json: JsonOption = False) -> None:
         value, source = _chain_token(profile)
         claims = value.id_claims or value.claims
         access = value.claims
+        expires_at = value.expires_at
+        if expires_at is None and isinstance(access.get("exp"), (int, float)):
+            expires_at = float(access["exp"])  # a static JWT: its own claim says
         info: dict[str, Any] = {
             "source": repr(source),
             "subject": _who(claims),
             "issuer": claims.get("iss") or access.get("iss"),
             "client_id": access.get("client_id") or claims.get("azp"),
-            "expires_at": value.expires_at,
-            "expires_in": _left(value.expires_at),
+            "expires_at": expires_at,
+            "expires_in": _left(expires_at),
             "scopes": sorted(value.scopes),
             "refreshable": bool(value.refresh_token),
             "cache": _cache_of(source),
