@@ -29,10 +29,6 @@ _token_times: list[float] = []
 
 
 class BenchHandler(Handler):
-    # The handler writes headers and body separately: without TCP_NODELAY, Nagle and the
-    # client's delayed ACK add ~40 ms to every response.
-    disable_nagle_algorithm = True
-
     def _bench(self) -> None:
         url = urlsplit(self.path)
         state = self.server.state
