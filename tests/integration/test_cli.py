@@ -153,7 +153,7 @@ def test_device_login_then_token_request_status_and_logout(cli: Cli, oidc: OidcP
     assert json.loads(pretty)["sub"] == "test-user"
     assert '\n  "sub": "test-user"' in pretty  # indented, not one line
 
-    status = cli.json("status")
+    status = cli.json("-v", "status")  # with authwire's log on stderr
     assert status["subject"] == "test-user"
     assert status["source"] == "ProfileCredential()"
     assert status["refreshable"] is True

@@ -33,6 +33,8 @@ profile_app = typer.Typer(
     help="Add, list, choose and remove profiles.", no_args_is_help=True, rich_markup_mode=None
 )
 app.add_typer(profile_app, name="profile")
+#: Options of the whole command line (set by the callback below).
+_state: dict[str, bool] = {"verbose": False}
 
 
 @app.callback()
@@ -42,6 +44,7 @@ def _options(
     ] = False,
 ) -> None:
     """Log in, and get, inspect and use tokens for your APIs."""
+    _state["verbose"] = verbose
     if verbose:
         import logging
 
@@ -71,13 +74,15 @@ def _failures(as_json: bool) -> Iterator[None]:
         raise typer.Exit(ExitCode.INTERRUPTED) from None
     except Exception as exc:
         code = exit_code_for(exc)
-        if code is ExitCode.ERROR and not isinstance(exc, AuthwireError):
-            import httpx
-
-            if not isinstance(exc, httpx.HTTPError):
-                raise
-        # authwire's messages are secret-free by contract; others are named, not shown.
-        message = exc.message if isinstance(exc, AuthwireError) else type(exc).__name__
+        if isinstance(exc, AuthwireError):
+            message = exc.message  # secret-free by contract
+        elif code is ExitCode.UNREACHABLE:
+            message = f"cannot reach the server ({type(exc).__name__})"
+        elif _state["verbose"]:
+            raise  # -v: the traceback, for a bug report
+        else:
+            # Another library's message may quote what it was given: named, not shown.
+            message = f"unexpected {type(exc).__name__}; run with -v to see the traceback"
         if as_json:
             from authwire.cli._render import print_json
 
@@ -279,6 +284,8 @@ def request(
         import authwire.httpx
         from authwire.credentials.chain import default_credential
 
+        if not url.lower().startswith(("http://", "https://")):
+            raise ConfigurationError(f"the URL must start with http:// or https://: {url!r}")
         headers: dict[str, str] = {}
         for item in header or []:
             name, sep, value = item.partition(":")

@@ -239,6 +239,26 @@ def test_request_rejects_a_bad_header(config: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("AUTHWIRE_TOKEN", "t")
     result = run("request", "GET", "http://127.0.0.1:9/", "-H", "NoColon", code=ExitCode.CONFIG)
     assert "Name: value" in result.stderr
+    result = run("request", "GET", "example.com/x", code=ExitCode.CONFIG)
+    assert "http:// or https://" in result.stderr
+    missing = run(
+        "request",
+        "POST",
+        "http://127.0.0.1:9/",
+        "-d",
+        "@/nonexistent/body.json",
+        code=ExitCode.CONFIG,
+    )
+    assert "cannot read /nonexistent/body.json" in missing.stderr
+
+
+def test_request_to_a_closed_port_exits_unreachable(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refused connection exits UNREACHABLE with a one-line message, no traceback."""
+    monkeypatch.setenv("AUTHWIRE_TOKEN", "t")
+    result = run("request", "GET", "http://127.0.0.1:9/", code=ExitCode.UNREACHABLE)
+    assert result.stderr == "authwire: cannot reach the server (ConnectError)\n"
 
 
 def test_usage_errors_exit_2() -> None:
@@ -255,3 +275,15 @@ def test_python_dash_m_authwire_runs_the_cli() -> None:
     assert done.returncode == 0
     for command in ("login", "logout", "token", "status", "request", "profile", "explain"):
         assert command in done.stdout
+
+
+def test_cli_import_is_light() -> None:
+    """Loading the commands imports neither httpx, qrcode nor rich (they load on use)."""
+    code = (
+        "import sys, authwire.cli._app\n"
+        "print(sorted(m for m in ('httpx', 'qrcode', 'rich', 'requests') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"
