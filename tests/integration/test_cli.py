@@ -12,6 +12,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +157,7 @@ def test_device_login_then_token_request_status_and_logout(cli: Cli, oidc: OidcP
     status = cli.json("-v", "status")  # with authwire's log on stderr
     assert status["subject"] == "test-user"
     assert status["source"] == "ProfileCredential()"
+    assert status["profile"] == "api"
     assert status["refreshable"] is True
     assert str(cli.cache_dir) in status["cache"]
     assert status["issuer"] == oidc.issuer
@@ -285,3 +287,34 @@ def test_browser_login(cli: Cli, oidc: OidcProvider, tmp_path: Path) -> None:
     assert saved is not None
     assert saved.refresh_token
     assert cli.run("token").stdout.strip() == saved.access_token
+
+
+def test_token_processes_share_one_refresh(cli: Cli, oidc: OidcProvider) -> None:
+    """Four `authwire token` processes started together after expiry make one refresh."""
+    cli.add_profile(oidc)
+    assert cli.login(oidc)[0] == 0
+    saved = cli.saved_login()
+    assert saved is not None
+    assert saved.expires_at is not None
+    # Past expiry: every process must find a refreshed token; only one may fetch it.
+    time.sleep(max(0.0, saved.expires_at - time.time()) + 0.2)
+    before = oidc.token_requests(PUBLIC_CLIENT, "refresh_token")
+    processes = [
+        subprocess.Popen(
+            [AUTHWIRE, "token"],
+            env=cli.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    printed = {p.communicate(timeout=60)[0].strip() for p in processes}
+    assert [p.returncode for p in processes] == [0, 0, 0, 0]
+    assert oidc.token_requests(PUBLIC_CLIENT, "refresh_token") == before + 1
+    assert len(printed) == 1
+    assert saved.access_token not in printed
+    latest = cli.saved_login()
+    assert latest is not None
+    assert printed == {latest.access_token}
+    assert latest.refresh_token  # the rotated refresh token was saved

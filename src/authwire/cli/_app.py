@@ -210,6 +210,17 @@ def _chain_token(profile: str | None) -> tuple[Any, Any]:
     return token, source
 
 
+def _profile_of(source: Any) -> str | None:
+    """The profile behind ``source``, when it is the active profile's credential."""
+    from authwire.config import ProfileCredential
+
+    if not isinstance(source, ProfileCredential):
+        return None
+    profile = getattr(source.credential, "profile", None)
+    name = getattr(profile, "name", None)
+    return name if isinstance(name, str) else None
+
+
 def _cache_of(source: Any) -> str | None:
     from authwire.config import ProfileCredential
 
@@ -242,6 +253,7 @@ def status(profile: ProfileOption = None, as_json: JsonOption = False) -> None:
             expires_at = float(access["exp"])  # a static JWT: its own claim says
         info: dict[str, Any] = {
             "source": repr(source),
+            "profile": _profile_of(source),
             "subject": _who(claims),
             "issuer": claims.get("iss") or access.get("iss"),
             "client_id": access.get("client_id") or claims.get("azp"),

@@ -191,6 +191,7 @@ def test_status_shows_who_but_no_secret(config: Path, monkeypatch: pytest.Monkey
     assert info["client_id"] == "cli"
     assert info["source"].startswith("EnvironmentCredential(")
     assert info["refreshable"] is False
+    assert info["profile"] is None
     text = run("status").stdout
     assert "ada@example.com" in text
     assert re.search(r"expires in\s+(9|10) min", text)
@@ -227,6 +228,7 @@ def test_saved_login_is_used_and_logout_without_revocation_endpoint(
     info = json.loads(run("status", "--json").stdout)
     assert (info["subject"], info["scopes"], info["refreshable"]) == ("bob", ["read"], True)
     assert "tokens" in info["cache"]
+    assert info["profile"] == "main"
     # Revocation needs discovery from 127.0.0.1:9, which refuses: the local copy is
     # deleted anyway, and the failure is reported.
     result = run("logout", code=ExitCode.UNREACHABLE)
