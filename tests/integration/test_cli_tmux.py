@@ -136,3 +136,27 @@ def test_device_login_screen(
     assert token is not None
     assert token.refresh_token
     assert_no_secret(first + last, token.access_token, token.refresh_token)
+
+
+@pytest.mark.parametrize("no_color", [False, True])
+def test_colour_on_a_terminal_unless_no_color(
+    terminal: Terminal, oidc: OidcProvider, tmp_path: Path, no_color: bool
+) -> None:
+    """request colours its JSON on a terminal; NO_COLOR turns the colours off."""
+    env = {
+        "AUTHWIRE_CONFIG": str(tmp_path / "config.toml"),
+        "AUTHWIRE_TOKEN": "not-checked-by-discovery",
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "TERM": "xterm-256color",
+        "LANG": "C.UTF-8",
+    }
+    if no_color:
+        env["NO_COLOR"] = "1"
+    url = f"{oidc.issuer}/.well-known/openid-configuration"
+    terminal.start(f"{AUTHWIRE} request GET {url}", env)
+    terminal.wait_for(r"EXIT=0")
+    screen = terminal.tmux("capture-pane", "-p", "-e", "-J")
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", screen)
+    assert f'"revocation_endpoint": "{oidc.issuer}/token/revocation"' in plain  # pretty JSON
+    coloured = re.search(r"\x1b\[[0-9;]*(3[0-7]|38;5;\d+|9[0-7])m", screen)
+    assert (coloured is None) == no_color

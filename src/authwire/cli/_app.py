@@ -269,7 +269,13 @@ def status(profile: ProfileOption = None, as_json: JsonOption = False) -> None:
         shown = dict(info)
         shown.pop("expires_at")
         left = info["expires_in"]
-        shown["expires_in"] = "never" if left is None else f"{left // 60} min {left % 60} s"
+        shown["expires_in"] = (
+            "never"
+            if left is None
+            else "expired"
+            if left < 0
+            else f"{left // 60} min {left % 60} s"
+        )
         _render.print_pairs(_render.describe_pairs(shown))
 
 
