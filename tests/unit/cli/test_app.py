@@ -289,3 +289,32 @@ def test_cli_import_is_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_explain_without_config(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """explain says the file is missing and why each source was skipped (names, no values)."""
+    planted = plant("env")
+    monkeypatch.setenv("AUTHWIRE_SCOPE", planted)
+    result = run("explain", "--json", code=ExitCode.LOGIN_REQUIRED)
+    report = json.loads(result.stdout)
+    assert report["found"] is False
+    checks = {(c["section"], c["subject"]): c for c in report["checks"]}
+    assert (
+        checks[("config", "environment")]["detail"]
+        == "AUTHWIRE_* set: AUTHWIRE_CONFIG, AUTHWIRE_SCOPE"
+    )
+    assert checks[("config", str(config))]["detail"] == "does not exist (no profiles)"
+    assert checks[("source", "EnvironmentCredential()")]["state"] == "skipped"
+    assert checks[("source", "ProfileCredential()")]["state"] == "skipped"
+    assert_no_secret(result.output, planted)
+
+
+def test_explain_with_a_broken_config(config: Path) -> None:
+    """A malformed file is a failed config check and stops the chain at the profile source."""
+    config.write_text("[profiles.a]\nclient_id = 'x'\n")  # neither issuer nor token_url
+    report = json.loads(run("explain", "--json", code=ExitCode.LOGIN_REQUIRED).stdout)
+    states = {(c["section"], c["subject"]): c["state"] for c in report["checks"]}
+    assert states[("config", str(config))] == "failed"
+    assert states[("source", "ProfileCredential()")] == "failed"
+    text = run("explain", code=ExitCode.LOGIN_REQUIRED).stdout
+    assert re.search(r"source\s+failed\s+ProfileCredential\(\)", text)
