@@ -267,8 +267,8 @@ BROWSER = textwrap.dedent(
     import sys
     import requests
 
-    # A "browser" that follows the provider's redirects (it approves the login by itself)
-    # up to authwire's loopback listener.
+    # A console "browser" (it runs until done, as lynx would) that follows the provider's
+    # redirects (the provider approves the login by itself) up to authwire's listener.
     with requests.Session() as browser:
         browser.get(sys.argv[1], timeout=10)
     """
@@ -281,7 +281,11 @@ def test_browser_login(cli: Cli, oidc: OidcProvider, tmp_path: Path) -> None:
     script.write_text(BROWSER)
     cli.env["BROWSER"] = f"{sys.executable} {script} %s"
     cli.add_profile(oidc)
-    done = cli.json("login", "--browser")
+    lines = cli.run("login", "--browser", "--json").stdout.splitlines()
+    shown, done = json.loads(lines[0]), json.loads(lines[-1])
+    assert shown["event"] == "authorization_url"
+    assert shown["url"].startswith(oidc.issuer + "/auth?")
+    assert "code_challenge_method=S256" in shown["url"]
     assert (done["event"], done["subject"]) == ("logged_in", "test-user")
     saved = cli.saved_login()
     assert saved is not None

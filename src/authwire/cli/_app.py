@@ -134,10 +134,12 @@ def login(
         grant = "device_code" if device else "authorization_code" if browser else chosen.grant
         screen = _render.DeviceScreen(as_json=as_json, show_qr=qr)
         credential = _login.user_grant(
-            chosen, grant, prompt=screen.prompt, poll_interval=poll_interval
+            chosen,
+            grant,
+            prompt=screen.prompt,
+            poll_interval=poll_interval,
+            browser=lambda url: _render.open_browser(url, as_json=as_json),
         )
-        if grant == "authorization_code" and not as_json:
-            _render.console(stderr=True).print("Opening your browser to log in...")
         try:
             token = _login.login(chosen, credential)
         finally:

@@ -48,7 +48,7 @@ def user_grant(
     *,
     prompt: Callable[[Any], object] | None = None,
     poll_interval: float | None = None,
-    open_browser: bool = True,
+    browser: Callable[[str], object] | None = None,
 ) -> UserGrant:
     """The ``DeviceCode`` or ``AuthorizationCode`` credential for ``profile``.
 
@@ -78,7 +78,7 @@ def user_grant(
 
         return AuthorizationCode(
             authorization_url=extra.get("authorization_url"),
-            open_browser=open_browser,
+            browser=browser,
             **options,
         )
     raise ConfigurationError(

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DeviceScreen",
     "console",
+    "open_browser",
     "print_json",
     "print_pairs",
     "print_table",
@@ -154,6 +155,27 @@ class DeviceScreen:
         if self._live is not None:
             self._live.stop()
             self._live = None
+
+
+def open_browser(url: str, *, as_json: bool = False) -> None:
+    """Show the login URL, and open it in the system browser without waiting for it.
+
+    Console browsers (``BROWSER=lynx``, ``w3m``) run until the user quits them; opening on
+    a thread lets the login's listener serve the redirect meanwhile. The URL is shown too,
+    for a machine without a browser (over SSH).
+    """
+    import threading
+    import webbrowser
+
+    if as_json:
+        print_json({"event": "authorization_url", "url": url})
+    else:
+        from rich.markup import escape
+
+        console(stderr=True).print(
+            f"Opening your browser to log in. If it does not open, visit:\n{escape(url)}"
+        )
+    threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
 
 
 def describe_pairs(data: Mapping[str, Any]) -> list[tuple[str, str]]:
