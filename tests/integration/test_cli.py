@@ -322,3 +322,22 @@ def test_token_processes_share_one_refresh(cli: Cli, oidc: OidcProvider) -> None
     assert latest is not None
     assert printed == {latest.access_token}
     assert latest.refresh_token  # the rotated refresh token was saved
+
+
+CHROMIUM = os.environ.get("AUTHWIRE_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no Chromium")
+def test_browser_login_in_chromium(cli: Cli, oidc: OidcProvider, tmp_path: Path) -> None:
+    """login --browser with a real (headless) Chromium as the system browser."""
+    profile_dir = tmp_path / "chromium-profile"
+    cli.env["BROWSER"] = (
+        f"{CHROMIUM} --headless --no-sandbox --disable-gpu --disable-background-networking "
+        f"--user-data-dir={profile_dir} --dump-dom %s"
+    )
+    cli.add_profile(oidc)
+    done = cli.json("login", "--browser")
+    assert (done["event"], done["subject"]) == ("logged_in", "test-user")
+    saved = cli.saved_login()
+    assert saved is not None
+    assert saved.refresh_token
