@@ -52,7 +52,9 @@ class Terminal:
     def start(self, command: str, env: dict[str, str]) -> None:
         """Run ``command`` in a new detached session; the pane stays after it exits."""
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-        script = f"env {exports} {command}; echo EXIT=$?; sleep 120"
+        # The shell traps (not ignores) Ctrl-C, so it outlives the command to report its
+        # status, while the command gets the default handling.
+        script = f"trap true INT; env {exports} {command}; echo EXIT=$?; sleep 120"
         self.tmux("new-session", "-d", "-x", "100", "-y", "50", "sh", "-c", script)
 
     def screen(self) -> str:
@@ -160,3 +162,37 @@ def test_colour_on_a_terminal_unless_no_color(
     assert f'"revocation_endpoint": "{oidc.issuer}/token/revocation"' in plain  # pretty JSON
     coloured = re.search(r"\x1b\[[0-9;]*(3[0-7]|38;5;\d+|9[0-7])m", screen)
     assert (coloured is None) == no_color
+
+
+def test_ctrl_c_stops_a_device_login(
+    terminal: Terminal, oidc: OidcProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C during the countdown exits 130, says so, and saves no login."""
+    env = {
+        "AUTHWIRE_CONFIG": str(tmp_path / "config.toml"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "TERM": "xterm-256color",
+        "LANG": "C.UTF-8",
+    }
+    added = subprocess.run(
+        [AUTHWIRE, "profile", "add", "api", "--issuer", oidc.issuer, "--client-id",
+         PUBLIC_CLIENT, "--grant", "device_code", "--scope", "openid api:read"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    terminal.start(f"{AUTHWIRE} login --no-qr --poll-interval 0.2", env)
+    shown = terminal.wait_for(r"expires in \d+:\d\d")
+    assert "▀" not in shown  # --no-qr
+    terminal.tmux("send-keys", "C-c")
+    last = terminal.wait_for(r"EXIT=\d+")
+    assert "EXIT=130" in last
+    assert "interrupted" in last
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    config = load_config(env["AUTHWIRE_CONFIG"])
+    assert config is not None
+    assert config.get("api").load_login() is None
