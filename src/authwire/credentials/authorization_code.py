@@ -212,10 +212,22 @@ class AuthorizationCode(UserGrant):
         super().__init__(token_url, **kwargs)
 
     def _show(self, url: str) -> None:
-        if self._open_browser:
-            opener = self._browser or webbrowser.open
-            if opener(url) is not False:
+        if self._open_browser and self._browser is not None:
+            if self._browser(url) is not False:
                 return
+        elif self._open_browser:
+            # webbrowser.open waits for a console browser (BROWSER=lynx) to exit, and the
+            # listener only serves the redirect after this returns: open it on a thread,
+            # and print the URL too, since that thread cannot tell us it failed.
+            threading.Thread(
+                target=webbrowser.open, args=(url,), name="authwire-browser", daemon=True
+            ).start()
+            print(
+                f"Opening a browser to sign in; if none opens, visit:\n{url}",
+                file=sys.stderr,
+                flush=True,
+            )
+            return
         print(f"Open this URL in a browser to sign in:\n{url}", file=sys.stderr, flush=True)
 
     def _login_flow(self, endpoint: TokenEndpoint) -> Flow[Token]:
