@@ -1,183 +1,313 @@
-"""authwire in five steps, against a real token endpoint and API on 127.0.0.1.
+"""authwire's whole token lifecycle against a real identity provider, in six steps.
 
-Run with ``make demo`` (or ``.venv/bin/python demo/demo.py``). The loopback server from
-``tests/servers/token_server.py`` issues 6-second tokens and counts every token request
-and every 401, so each step shows what authwire did by the server's own numbers:
+Run with ``make demo`` (or ``.venv/bin/python demo/demo.py`` after ``scripts/bootstrap.sh``).
+It starts, on 127.0.0.1 and random ports:
 
-1. a token is fetched (client credentials grant) on the first request;
-2. later requests reuse it from the cache (the token-request count does not move);
-3. inside the advisory window the next request refreshes it *before* it expires;
-4. the server revokes every token: the request gets a 401, authwire refreshes and
-   replays it once, and the caller sees a 200;
-5. a wrong client secret gives a typed ``TokenRequestError``, with nothing secret in it,
-   even when the server echoes the secret back.
+* a real OpenID provider: node ``oidc-provider`` (``tests/integration/servers/oidc``),
+  issuing JWT access tokens that live a few seconds, refresh tokens and device logins, and
+  counting every token, discovery and revocation request;
+* a small protected API (``demo/api.py``) that checks those JWTs against the provider's
+  keys with PyJWT, keeps a deny list of revoked token ids, and counts its 200s and 401s.
 
-Tokens and secrets are never printed: only short SHA-256 fingerprints, which the server
-also reports, so you can see which token each request carried.
+Then it narrates, checking each claim by the servers' own counters (exit 1 if one fails):
+
+1. client credentials with discovery: only ``issuer=`` is given;
+2. a device-code login (RFC 8628), approved by the demo playing the user on the
+   provider's own device page;
+3. authenticated calls with requests, httpx and httpx's async client;
+4. a proactive refresh before expiry, with the reason from the ``on_refresh`` hook;
+5. a token revoked at the API: 401, refresh, the request replayed;
+6. a logout that revokes the refresh token at the provider, which then refuses it.
+
+Tokens and secrets are never printed: only fingerprints (the first 12 hex digits of a
+token's SHA-256), which the API also reports, so you can see which token each call carried.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # for tests.servers.token_server
+sys.path.insert(0, str(ROOT))  # for tests.integration._oidc (the provider launcher)
+sys.path.insert(0, str(ROOT / "demo"))  # for api.py, when run as a script
 
-from tests.servers.token_server import CLIENT_ID, CLIENT_SECRET, TokenServer  # noqa: E402
+from api import ProtectedApi, fingerprint  # noqa: E402
+from tests.integration._oidc import CC_CLIENT, PUBLIC_CLIENT, OidcProvider  # noqa: E402
 
 import authwire  # noqa: E402
 import authwire.httpx  # noqa: E402
 import authwire.requests  # noqa: E402
+from authwire.credentials.device_code import DeviceAuthorization  # noqa: E402
 
-TTL = 6.0  #: token lifetime the demo server grants, seconds
-LEEWAY = 3.0  #: advisory window: refresh this many seconds before expiry
+TTL = 8  #: access token lifetime the provider grants, seconds
+LEEWAY = 4.0  #: advisory window: authwire refreshes this many seconds before expiry
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 
 def step(number: int, title: str) -> None:
-    print(f"\n== Step {number}: {title}")
+    """Print a step's heading."""
+    print(f"\n== Step {number}: {title}", flush=True)
 
 
 def say(text: str) -> None:
-    print(f"   {text}")
+    """Print one line of narration."""
+    print(f"   {text}", flush=True)
 
 
 def expect(condition: bool, what: str) -> None:
     """Stop the demo (exit 1) if authwire did not do what the narration claims."""
     if not condition:
         raise SystemExit(f"demo check failed: {what}")
+    say(f"ok: {what}")
 
 
 def on_refresh(event: authwire.RefreshEvent) -> None:
     """The ``on_refresh`` hook: why each refresh happened (events hold no secrets)."""
     if event.outcome == "failed":
-        say(f"[on_refresh] refresh FAILED (reason={event.reason}): {event.error}")
+        say(f"[on_refresh] refresh FAILED (reason={event.reason!r}): {event.error}")
         return
-    left = (event.expires_at or 0) - time.time()
+    left = (event.expires_at or 0.0) - time.time()
     say(
-        f"[on_refresh] reason={event.reason!r} outcome={event.outcome!r} "
-        f"new token {event.token}... (expires in {left:.1f}s, took {event.duration * 1000:.1f} ms)"
+        f"[on_refresh] reason={event.reason!r} outcome={event.outcome!r}: "
+        f"new token {event.token} (expires in {left:.1f}s)"
     )
 
 
-def main() -> int:
-    # authwire's own log lines (also secret-free), in line with the narration.
-    logging.basicConfig(stream=sys.stdout, format="   [log] %(levelname)s %(name)s: %(message)s")
-    started = time.monotonic()
-    with TokenServer(ttl=TTL) as server:
-        print(f"authwire {authwire.__version__} demo; token endpoint + API at {server.url}")
-        print(f"tokens live {TTL:.0f}s; authwire refreshes {LEEWAY:.0f}s before expiry (leeway)")
+class Lifecycle:
+    """The six steps, against one provider and one API."""
+
+    def __init__(self, provider: OidcProvider, api: ProtectedApi) -> None:
+        self.provider = provider
+        self.api = api
+        self.session = requests.Session()
+
+    def tokens(self, client_id: str, grant_type: str) -> int:
+        """Token requests ``client_id`` made with ``grant_type``, by the provider's count."""
+        return self.provider.token_requests(client_id, grant_type)
+
+    def call(self, label: str, response: requests.Response | httpx.Response) -> dict[str, Any]:
+        """Narrate one API answer; return its JSON body."""
+        body: dict[str, Any] = response.json()
+        who = body.get("client_id") if body.get("sub") == body.get("client_id") else body.get("sub")
+        seen = f"API saw token {body['token']}, caller {who!r}" if body.get("ok") else body
+        say(f"{label}: HTTP {response.status_code}, {seen}")
+        return body
+
+    def client_credentials(self) -> None:
+        """Step 1: a service account via discovery."""
+        step(1, "client credentials, with discovery (only issuer= is given)")
+        client_id, client_secret = CC_CLIENT
         cred = authwire.ClientCredentials(
-            f"{server.url}/token",
-            client_id=CLIENT_ID,
-            client_secret=CLIENT_SECRET,
-            scope="api.read",
-            leeway=LEEWAY,
+            issuer=self.provider.issuer,
+            client_id=client_id,
+            client_secret=client_secret,
+            scope="api:read",
             cache=authwire.MemoryCache(),
             on_refresh=on_refresh,
         )
         say(f"credential: {cred!r}  (no secret in the repr)")
-        session = requests.Session()
-        session.auth = authwire.requests.Auth(cred)
-        api = f"{server.url}/api"
-
-        def call(label: str) -> requests.Response:
-            response = session.get(api)
-            seen = response.json().get("token", "-") if response.ok else "-"
-            history = [r.status_code for r in response.history]
-            say(
-                f"{label}: HTTP {response.status_code}"
-                + (f" after {history}" if history else "")
-                + f", server saw token {seen}... | token requests so far: {server.count('token')}"
-            )
-            return response
-
-        step(1, "the first request fetches a token (client credentials grant)")
-        first = call("GET /api")
-        expect(first.status_code == 200, "the first request succeeds")
-        expect(server.count("token") == 1, "one token request for the first call")
         token = cred.get_token()
-        say(f"the token, as authwire shows it: {token!r}")
+        say(f"token: {token!r}, fingerprint {fingerprint(token.access_token)}")
+        discovery = self.provider.stats()["discovery"]
+        say(
+            f"provider counted: {discovery} discovery fetch, "
+            f"{self.tokens(client_id, 'client_credentials')} client_credentials token request"
+        )
+        expect(discovery == 1, "the OpenID configuration was fetched once")
+        expect(self.tokens(client_id, "client_credentials") == 1, "one token request")
+        self.session.auth = authwire.requests.Auth(cred)
+        for i in range(3):
+            response = self.session.get(f"{self.api.url}/reports/{i}")
+            body = self.call(f"GET /reports/{i} (requests)", response)
+            expect(body.get("client_id") == client_id, "the API accepted the service's token")
+        expect(self.tokens(client_id, "client_credentials") == 1, "the token was reused")
 
-        step(2, "later requests reuse the cached token: no new token request")
-        for i in range(5):
-            call(f"GET /api #{i + 2}")
+    def device_login(self) -> authwire.DeviceCode:
+        """Step 2: a user login on another device; the demo approves it."""
+        step(2, "a device-code login (RFC 8628), approved by the demo playing the user")
+        shown: list[DeviceAuthorization] = []
+
+        def prompt(auth: DeviceAuthorization) -> None:
+            shown.append(auth)
+            say("authwire asks the user (through the prompt= callback):")
+            for line in auth.message.splitlines():
+                say(f"  | {line}")
+            say("the demo, as the user, opens that page, types the code and confirms...")
+            page = self.provider.approve_device(auth.verification_uri, auth.user_code)
+            say(f"the provider's page answers: {'Sign-in Success' if 'Success' in page else page}")
+
+        cred = authwire.DeviceCode(
+            issuer=self.provider.issuer,
+            client_id=PUBLIC_CLIENT,  # a public client: no secret, as a CLI would be
+            scope="openid api:read",
+            prompt=prompt,
+            poll_interval=1,  # the provider asks for 5 s; the demo is in a hurry
+            leeway=LEEWAY,
+            cache=authwire.MemoryCache(),
+            on_refresh=on_refresh,
+        )
+        token = cred.get_token()
+        polls = self.tokens(PUBLIC_CLIENT, DEVICE_GRANT)
+        say(f"logged in after {polls} poll(s) of the token endpoint: {token!r}")
+        expect(len(shown) == 1, "the user was prompted once")
+        expect(polls >= 1, "authwire polled the token endpoint until the user approved")
+        expect(token.refresh_token is not None, "a refresh token came with the access token")
+        claims = cred.id_token_claims
+        expect(
+            claims is not None and claims.get("sub") == "test-user",
+            "the ID token was verified against the provider's keys (sub 'test-user')",
+        )
+        return cred
+
+    def authenticated_calls(self, cred: authwire.DeviceCode) -> None:
+        """Step 3: the user's token on requests, httpx and async httpx."""
+        step(3, "authenticated calls with requests, httpx and httpx.AsyncClient")
+        self.session.auth = authwire.requests.Auth(cred)
+        before = self.tokens(PUBLIC_CLIENT, DEVICE_GRANT)
+        self.call("GET /me (requests)", self.session.get(f"{self.api.url}/me"))
         with httpx.Client(auth=authwire.httpx.Auth(cred)) as client:
-            response = client.get(api)
-            say(
-                f"httpx.Client with the same credential: HTTP {response.status_code}, "
-                f"token {response.json()['token']}... | token requests: {server.count('token')}"
-            )
-        expect(server.count("token") == 1, "the cached token is reused")
+            self.call("GET /me (httpx)", client.get(f"{self.api.url}/me"))
 
-        step(3, f"proactive refresh: waiting until the token is {LEEWAY:.0f}s from expiry")
-        wait = max(0.0, (token.expires_at or 0.0) - LEEWAY - time.time() + 0.2)
-        say(f"sleeping {wait:.1f}s (the token is still valid; the server would accept it)")
+        async def async_call() -> httpx.Response:
+            async with httpx.AsyncClient(auth=authwire.httpx.Auth(cred)) as client:
+                return await client.get(f"{self.api.url}/me")
+
+        body = self.call("GET /me (httpx async)", asyncio.run(async_call()))
+        expect(body.get("sub") == "test-user", "the API saw the logged-in user")
+        expect(self.api.answers[200] == 6 and self.api.answers[401] == 0, "six 200s, no 401")
+        expect(
+            self.tokens(PUBLIC_CLIENT, DEVICE_GRANT) == before
+            and self.tokens(PUBLIC_CLIENT, "refresh_token") == 0,
+            "all three clients used the one token: no new token request",
+        )
+
+    def proactive_refresh(self, cred: authwire.DeviceCode) -> None:
+        """Step 4: the advisory window refreshes before expiry."""
+        step(4, f"proactive refresh: tokens live {TTL}s, authwire refreshes {LEEWAY:.0f}s early")
+        token = cred.get_token()
+        wait = max(0.0, (token.expires_at or 0.0) - LEEWAY - time.time() + 0.3)
+        say(f"waiting {wait:.1f}s: the token is still valid, the API would still accept it")
         time.sleep(wait)
-        call("GET /api")
-        expect(server.count("token") == 2, "the advisory window causes one refresh")
-        say("refreshed before expiry: the caller never saw an expired token or a 401")
-        expect(server.count("api_401") == 0, "no 401 before the revocation")
-
-        step(4, "the server revokes every token: 401 -> refresh -> replay")
-        server.revoke_all()
-        say("server: all tokens revoked")
-        before_401 = server.count("api_401")
-        replayed = session.post(api, data=b"order=42")
-        history = [r.status_code for r in replayed.history]
-        say(
-            f"POST /api: HTTP {replayed.status_code}, history {history}, "
-            f"replayed body {replayed.json()['body']!r}"
+        self.call("GET /me (requests)", self.session.get(f"{self.api.url}/me"))
+        expect(
+            self.tokens(PUBLIC_CLIENT, "refresh_token") == 1,
+            "one refresh_token grant (no new login)",
         )
-        say(
-            f"server counts: 401s seen {server.count('api_401') - before_401}, "
-            f"token requests {server.count('token')} (one more, reason 'rejected')"
-        )
-        expect(replayed.status_code == 200, "the replayed request succeeds")
-        expect(server.count("token") == 3, "one token request for the rejected token")
-        expect(server.count("api_401") - before_401 == 1, "exactly one 401")
+        expect(self.api.answers[401] == 0, "refreshed before expiry: the API never said 401")
 
-        step(5, "errors are typed and never contain a secret")
-        wrong = authwire.ClientCredentials(
-            f"{server.url}/token",
-            client_id=CLIENT_ID,
-            client_secret="wrong-secret-0a9f1c77",
-            auth_method="client_secret_post",  # the secret travels in the form body
+    def rejected_token(self, cred: authwire.DeviceCode) -> None:
+        """Step 5: the API revokes the token; authwire refreshes and replays."""
+        step(5, "the API revokes the current token: 401 -> refresh -> replay")
+        token = cred.get_token()
+        self.api.deny(token.claims["jti"])
+        say(f"the API operator revokes token {fingerprint(token.access_token)} (its jti)")
+        refreshes = self.tokens(PUBLIC_CLIENT, "refresh_token")
+        rejected = self.api.answers[401]
+        response = self.session.post(f"{self.api.url}/orders", data=b"order=42")
+        history = [r.status_code for r in response.history]
+        body = self.call(f"POST /orders, history {history}", response)
+        say(
+            f"counted: {self.api.answers[401] - rejected} 401 at the API, "
+            f"{self.tokens(PUBLIC_CLIENT, 'refresh_token') - refreshes} refresh, "
+            f"replayed body {body.get('body')!r}"
+        )
+        expect(response.status_code == 200 and history == [401], "replayed once, then 200")
+        expect(self.api.answers[401] - rejected == 1, "exactly one 401")
+        expect(
+            self.tokens(PUBLIC_CLIENT, "refresh_token") - refreshes == 1,
+            "one refresh for the rejected token",
+        )
+        expect(body.get("body") == "order=42", "the replay carried the same body")
+
+    def logout(self, cred: authwire.DeviceCode) -> None:
+        """Step 6: revoke() logs out; the refresh token stops working."""
+        step(6, "logout: revoke() at the provider's revocation endpoint")
+        token = cred.get_token()
+        refresh_token = token.refresh_token
+        assert refresh_token is not None
+        say(f"the session's refresh token: {fingerprint(refresh_token)} (fingerprint)")
+        revocations = self.provider.stats()["revocation"]
+        revoked = cred.revoke()
+        say(
+            f"cred.revoke() -> {revoked}; revocation requests: "
+            f"{self.provider.stats()['revocation'] - revocations} (refresh token, access token)"
+        )
+        expect(
+            revoked and self.provider.stats()["revocation"] - revocations == 2,
+            "both tokens sent to the revocation endpoint; the refresh token revoked",
+        )
+        expect(cred.peek(time.time()) is None, "the credential forgot its tokens")
+        say("someone replays the old refresh token (as a stolen copy would be used):")
+        stolen = authwire.RefreshTokenGrant(
+            issuer=self.provider.issuer,
+            client_id=PUBLIC_CLIENT,
+            refresh_token=refresh_token,
             cache=authwire.MemoryCache(),
             retries=0,
         )
+        refreshes = self.tokens(PUBLIC_CLIENT, "refresh_token")
         try:
-            wrong.get_token()
-        except authwire.TokenRequestError as exc:
-            say(f"wrong secret -> {type(exc).__name__} (status {exc.status}, error {exc.error!r})")
-            say(f"message: {exc}")
-            expect("wrong-secret-0a9f1c77" not in str(exc), "no secret in the message")
+            stolen.get_token()
+        except authwire.InteractionRequired as exc:
+            cause = exc.__cause__
+            error = getattr(cause, "error", None)
+            say(f"-> {type(exc).__name__}: {exc} (provider said {error!r})")
+            expect(error == "invalid_grant", "the provider refused the revoked refresh token")
         else:
-            expect(False, "a wrong secret raises TokenRequestError")
-        server.state.mode = "echo_secret"  # a careless server that echoes the secret back
-        try:
-            wrong.get_token()
-        except authwire.TokenRequestError as exc:
-            say("a server that echoes the credentials back in its error:")
-            say(f"message: {exc}")
-            say(f"snippet: {exc.snippet}")
-            text = f"{exc} {exc.snippet} {exc!r}"
-            expect("wrong-secret-0a9f1c77" not in text, "no secret in message, snippet or repr")
-            say("the secret appears nowhere in the error (message, snippet, repr)")
-        else:
-            expect(False, "a wrong secret raises TokenRequestError")
-        server.state.mode = None
-
-        print(
-            f"\nDone in {time.monotonic() - started:.1f}s: {server.count('api_ok')} API calls "
-            f"served with 3 tokens, {server.count('api_401')} 401 seen and answered, "
-            f"{server.count('token') - 3} token requests refused on purpose."
+            expect(False, "a revoked refresh token is refused")
+        expect(
+            self.tokens(PUBLIC_CLIENT, "refresh_token") - refreshes == 1,
+            "one refresh attempt, refused, and no retry loop",
         )
+        say(
+            "note: the JWT access token itself cannot be recalled by this provider; it "
+            f"dies at its exp, at most {TTL}s later: that is why access tokens are short-lived"
+        )
+
+
+def main() -> int:
+    """Run the demo; 0 when every step's check passed."""
+    # authwire's own warnings (also secret-free), in line with the narration.
+    logging.basicConfig(stream=sys.stdout, format="   [log] %(levelname)s %(name)s: %(message)s")
+    started = time.monotonic()
+    provider = OidcProvider(access_token_ttl=TTL).start()
+    try:
+        api = ProtectedApi(
+            provider.issuer, audience=provider.api, jwks_uri=provider.issuer + "/jwks"
+        ).start()
+        try:
+            print(f"authwire {authwire.__version__} demo")
+            print(f"identity provider (node oidc-provider): {provider.issuer}")
+            print(f"protected API (demo/api.py, checks the provider's JWTs): {api.url}")
+            lifecycle = Lifecycle(provider, api)
+            lifecycle.client_credentials()
+            cred = lifecycle.device_login()
+            lifecycle.authenticated_calls(cred)
+            lifecycle.proactive_refresh(cred)
+            lifecycle.rejected_token(cred)
+            lifecycle.logout(cred)
+            stats = provider.stats()
+            expect(stats["discovery"] == 1, "one discovery fetch served the whole demo")
+            print(
+                f"\nDone in {time.monotonic() - started:.1f}s: "
+                f"{sum(stats['token'].values())} token requests, "
+                f"{api.answers[200]} API calls served, {api.answers[401]} 401 answered, "
+                f"{stats['revocation']} revocation requests, "
+                f"{stats['discovery']} discovery fetch."
+            )
+            lifecycle.session.close()
+        finally:
+            api.stop()
+    finally:
+        provider.stop()
     return 0
 
 
