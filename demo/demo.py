@@ -1,4 +1,4 @@
-"""authwire's whole token lifecycle against a real identity provider, in six steps.
+"""authwire's whole token lifecycle against a real identity provider, step by step.
 
 Run with ``make demo`` (or ``.venv/bin/python demo/demo.py`` after ``scripts/bootstrap.sh``).
 It starts, on 127.0.0.1 and random ports:
@@ -17,7 +17,8 @@ Then it narrates, checking each claim by the servers' own counters (exit 1 if on
 3. authenticated calls with requests, httpx and httpx's async client;
 4. a proactive refresh before expiry, with the reason from the ``on_refresh`` hook;
 5. a token revoked at the API: 401, refresh, the request replayed;
-6. a logout that revokes the refresh token at the provider, which then refuses it.
+6. a logout that revokes the refresh token at the provider, which then refuses it;
+7. a wrong client secret: a typed ``TokenRequestError`` that does not contain it.
 
 Tokens and secrets are never printed: only fingerprints (the first 12 hex digits of a
 token's SHA-256), which the API also reports, so you can see which token each call carried.
@@ -50,6 +51,7 @@ from authwire.credentials.device_code import DeviceAuthorization  # noqa: E402
 TTL = 8  #: access token lifetime the provider grants, seconds
 LEEWAY = 4.0  #: advisory window: authwire refreshes this many seconds before expiry
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+WRONG_SECRET = "not-the-secret-5f0c"  #: step 7's wrong client secret
 
 
 def step(number: int, title: str) -> None:
@@ -82,7 +84,7 @@ def on_refresh(event: authwire.RefreshEvent) -> None:
 
 
 class Lifecycle:
-    """The six steps, against one provider and one API."""
+    """The steps, against one provider and one API."""
 
     def __init__(self, provider: OidcProvider, api: ProtectedApi) -> None:
         self.provider = provider
@@ -272,13 +274,41 @@ class Lifecycle:
             f"dies at its exp, at most {TTL}s later: that is why access tokens are short-lived"
         )
 
+    def typed_errors(self) -> None:
+        """Step 7: a refused token request is a typed error without the secret."""
+        step(7, "a refused token request: a typed error, and no secret in it")
+        client_id, _ = CC_CLIENT
+        wrong = authwire.ClientCredentials(
+            issuer=self.provider.issuer,
+            client_id=client_id,
+            client_secret=WRONG_SECRET,
+            auth_method="client_secret_post",  # the secret travels in the form body
+            cache=authwire.MemoryCache(),
+            retries=0,
+        )
+        try:
+            wrong.get_token()
+        except authwire.TokenRequestError as exc:
+            say(f"wrong secret -> {type(exc).__name__}(status={exc.status}, error={exc.error!r})")
+            say(f"message: {exc}")
+            text = f"{exc} {exc.snippet} {exc!r}"
+            expect(exc.status == 401 and exc.error == "invalid_client", "401 invalid_client")
+            expect(WRONG_SECRET not in text, "the secret is in neither message, snippet nor repr")
+        else:
+            expect(False, "a wrong secret raises TokenRequestError")
+
 
 def main() -> int:
     """Run the demo; 0 when every step's check passed."""
     # authwire's own warnings (also secret-free), in line with the narration.
     logging.basicConfig(stream=sys.stdout, format="   [log] %(levelname)s %(name)s: %(message)s")
     started = time.monotonic()
-    provider = OidcProvider(access_token_ttl=TTL).start()
+    try:
+        provider = OidcProvider(access_token_ttl=TTL).start()
+    except (RuntimeError, OSError) as exc:  # no node, or no `npm ci` yet
+        print(f"demo: cannot start the identity provider: {exc}", file=sys.stderr)
+        print("demo: run `make demo` (it bootstraps node and npm packages first)", file=sys.stderr)
+        return 1
     try:
         api = ProtectedApi(
             provider.issuer, audience=provider.api, jwks_uri=provider.issuer + "/jwks"
@@ -294,6 +324,7 @@ def main() -> int:
             lifecycle.proactive_refresh(cred)
             lifecycle.rejected_token(cred)
             lifecycle.logout(cred)
+            lifecycle.typed_errors()
             stats = provider.stats()
             expect(stats["discovery"] == 1, "one discovery fetch served the whole demo")
             print(

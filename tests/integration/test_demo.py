@@ -13,6 +13,7 @@ from tests.integration._oidc import APP_CLIENT, CC_CLIENT, HS_CLIENT, NONCE_CLIE
 pytestmark = pytest.mark.integration
 
 DEMO = Path(__file__).resolve().parents[2] / "demo" / "demo.py"
+WRONG_SECRET = "not-the-secret-5f0c"  # step 7's, as in demo/demo.py
 
 #: A JWT (access or ID token) whole or cut: its base64url JSON header starts with ``eyJ``.
 JWT_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]{6,}")
@@ -32,13 +33,13 @@ def demo_output() -> str:
 
 
 def test_demo_narrates_every_step(demo_output: str) -> None:
-    """The demo runs all six steps and every claim it checks holds (exit 0, no failure)."""
-    for number in range(1, 7):
+    """The demo runs all seven steps and every claim it checks holds (exit 0, no failure)."""
+    for number in range(1, 8):
         assert f"== Step {number}:" in demo_output
     assert "demo check failed" not in demo_output
     assert "Traceback" not in demo_output
     steps = demo_output.split("\n== Step ")[1:]
-    assert len(steps) == 6
+    assert len(steps) == 7
     for text in steps:
         assert "   ok: " in text  # every step checked at least one claim
 
@@ -58,7 +59,8 @@ def test_demo_shows_the_lifecycle_by_the_servers_counts(demo_output: str) -> Non
         "counted: 1 401 at the API, 1 refresh, replayed body 'order=42'",
         "cred.revoke() -> True; revocation requests: 2",
         "(provider said 'invalid_grant')",
-        "5 token requests, 8 API calls served, 1 401 answered, 2 revocation requests",
+        "TokenRequestError(status=401, error='invalid_client')",
+        "6 token requests, 8 API calls served, 1 401 answered, 2 revocation requests",
     ):
         assert needle in demo_output, needle
 
@@ -67,7 +69,24 @@ def test_demo_prints_no_secret_or_token(demo_output: str) -> None:
     """No client secret, JWT or opaque token (refresh token, device code) is printed."""
     for _, secret in (CC_CLIENT, APP_CLIENT, HS_CLIENT, NONCE_CLIENT):
         assert secret not in demo_output
+    assert WRONG_SECRET not in demo_output
     assert JWT_LIKE.search(demo_output) is None
     assert OPAQUE_LIKE.search(demo_output) is None
     # What is shown instead: 12-hex-digit fingerprints, one per token the API saw.
     assert len(set(re.findall(r"API saw token ([0-9a-f]{12})", demo_output))) == 4
+
+
+def test_demo_without_node_says_what_to_do() -> None:
+    """Without node on PATH the demo exits 1 with a hint to run make demo, not a traceback."""
+    done = subprocess.run(
+        [sys.executable, str(DEMO)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PATH": "/nonexistent"},
+    )
+    assert done.returncode == 1
+    assert "cannot start the identity provider" in done.stderr
+    assert "run `make demo`" in done.stderr
+    assert "Traceback" not in done.stderr
