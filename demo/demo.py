@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -48,8 +49,8 @@ import authwire.httpx  # noqa: E402
 import authwire.requests  # noqa: E402
 from authwire.credentials.device_code import DeviceAuthorization  # noqa: E402
 
-TTL = 8  #: access token lifetime the provider grants, seconds
-LEEWAY = 4.0  #: advisory window: authwire refreshes this many seconds before expiry
+TTL = 10  #: access token lifetime the provider grants, seconds
+LEEWAY = 5.0  #: advisory window: authwire refreshes this many seconds before expiry
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 WRONG_SECRET = "not-the-secret-5f0c"  #: step 7's wrong client secret
 
@@ -136,15 +137,32 @@ class Lifecycle:
         """Step 2: a user login on another device; the demo approves it."""
         step(2, "a device-code login (RFC 8628), approved by the demo playing the user")
         shown: list[DeviceAuthorization] = []
+        answers: list[str] = []
+        polls_before = self.tokens(PUBLIC_CLIENT, DEVICE_GRANT)
+
+        def user(auth: DeviceAuthorization) -> None:
+            """The user, on their phone: busy at first, then confirms on the device page."""
+            deadline = time.monotonic() + 15
+            while self.tokens(PUBLIC_CLIENT, DEVICE_GRANT) == polls_before:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+            say("the user (played by the demo) opens the page, types the code and confirms")
+            try:
+                page = self.provider.approve_device(auth.verification_uri, auth.user_code)
+            except Exception as exc:  # stop the polling rather than wait for the code to expire
+                answers.append(f"approval failed: {type(exc).__name__}")
+                self.provider.approve_device(auth.verification_uri, auth.user_code, deny=True)
+                return
+            answers.append("Sign-in Success" if "Sign-in Success" in page else "unexpected page")
+            say(f"the provider's device page answers: {answers[-1]}")
 
         def prompt(auth: DeviceAuthorization) -> None:
             shown.append(auth)
             say("authwire asks the user (through the prompt= callback):")
             for line in auth.message.splitlines():
                 say(f"  | {line}")
-            say("the demo, as the user, opens that page, types the code and confirms...")
-            page = self.provider.approve_device(auth.verification_uri, auth.user_code)
-            say(f"the provider's page answers: {'Sign-in Success' if 'Success' in page else page}")
+            threading.Thread(target=user, args=(auth,), daemon=True).start()
 
         cred = authwire.DeviceCode(
             issuer=self.provider.issuer,
@@ -156,11 +174,19 @@ class Lifecycle:
             cache=authwire.MemoryCache(),
             on_refresh=on_refresh,
         )
-        token = cred.get_token()
-        polls = self.tokens(PUBLIC_CLIENT, DEVICE_GRANT)
-        say(f"logged in after {polls} poll(s) of the token endpoint: {token!r}")
+        try:
+            token = cred.get_token()
+        except authwire.InteractionRequired as exc:
+            expect(False, f"the device login succeeds ({exc}; {answers})")
+            raise
+        polls = self.tokens(PUBLIC_CLIENT, DEVICE_GRANT) - polls_before
+        say(f"logged in after {polls} polls of the token endpoint: {token!r}")
         expect(len(shown) == 1, "the user was prompted once")
-        expect(polls >= 1, "authwire polled the token endpoint until the user approved")
+        expect(answers == ["Sign-in Success"], "the user approved on the provider's page")
+        expect(
+            polls >= 2,
+            "authwire kept polling on authorization_pending until the user approved",
+        )
         expect(token.refresh_token is not None, "a refresh token came with the access token")
         claims = cred.id_token_claims
         expect(
