@@ -26,10 +26,10 @@ from __future__ import annotations
 import enum
 import time
 from collections.abc import Awaitable, Callable, Generator, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Generic, Protocol, TypeVar
 
+from authwire._core._value import Value
 from authwire._core.http import HttpRequest, HttpResponse
 
 __all__ = [
@@ -51,17 +51,22 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 _NO_ITEMS: Mapping[str, str] = MappingProxyType({})
+_set = object.__setattr__  # how a frozen value's __init__ sets its fields
 
 
-@dataclass(frozen=True, slots=True)
-class Sleep:
+class Sleep(Value):
     """Wait ``seconds`` before going on (retry back-off, device-code polling)."""
+
+    _fields = ("seconds",)
+    __slots__ = _fields
 
     seconds: float
 
+    def __init__(self, seconds: float) -> None:
+        _set(self, "seconds", seconds)
 
-@dataclass(frozen=True, slots=True)
-class Call(Generic[R]):
+
+class Call(Value, Generic[R]):
     """Run a function outside the flow and send its result back.
 
     Attributes:
@@ -73,14 +78,28 @@ class Call(Generic[R]):
             lookup: the async driver then calls ``fn`` directly.
     """
 
+    _fields = ("fn", "afn", "args", "inline")
+    __slots__ = _fields
+
     fn: Callable[..., R]
-    afn: Callable[..., Awaitable[R]] | None = None
-    args: tuple[Any, ...] = ()
-    inline: bool = False
+    afn: Callable[..., Awaitable[R]] | None
+    args: tuple[Any, ...]
+    inline: bool
+
+    def __init__(
+        self,
+        fn: Callable[..., R],
+        afn: Callable[..., Awaitable[R]] | None = None,
+        args: tuple[Any, ...] = (),
+        inline: bool = False,
+    ) -> None:
+        _set(self, "fn", fn)
+        _set(self, "afn", afn)
+        _set(self, "args", args)
+        _set(self, "inline", inline)
 
 
-@dataclass(frozen=True, slots=True)
-class Attempt:
+class Attempt(Value):
     """Send the user's request with these credentials attached.
 
     Integrations set each header (replacing one of the same name), add each query
@@ -94,10 +113,26 @@ class Attempt:
             token, the ``Token`` sent). Never sent, never compared, never shown.
     """
 
-    headers: Mapping[str, str] = field(default_factory=lambda: _NO_ITEMS)
-    params: Mapping[str, str] = field(default_factory=lambda: _NO_ITEMS)
-    cookies: Mapping[str, str] = field(default_factory=lambda: _NO_ITEMS)
-    state: Any = field(default=None, compare=False, repr=False)
+    _fields = ("headers", "params", "cookies", "state")
+    __slots__ = _fields
+    _compared = ("headers", "params", "cookies")
+
+    headers: Mapping[str, str]
+    params: Mapping[str, str]
+    cookies: Mapping[str, str]
+    state: Any
+
+    def __init__(
+        self,
+        headers: Mapping[str, str] = _NO_ITEMS,
+        params: Mapping[str, str] = _NO_ITEMS,
+        cookies: Mapping[str, str] = _NO_ITEMS,
+        state: Any = None,
+    ) -> None:
+        _set(self, "headers", headers)
+        _set(self, "params", params)
+        _set(self, "cookies", cookies)
+        _set(self, "state", state)
 
     def __repr__(self) -> str:
         names = [

@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from authwire._core._value import Value
+
 __all__ = ["Headers", "HttpRequest", "HttpResponse", "form_body", "parse_retry_after"]
+
+_set = object.__setattr__  # how a frozen value's __init__ sets its fields
 
 
 class Headers(Mapping[str, str]):
@@ -66,8 +69,7 @@ class Headers(Mapping[str, str]):
     __hash__ = None  # type: ignore[assignment]
 
 
-@dataclass(frozen=True, slots=True)
-class HttpRequest:
+class HttpRequest(Value):
     """An HTTP request a flow wants sent.
 
     Attributes:
@@ -79,15 +81,33 @@ class HttpRequest:
             (the client secret, a password, an assertion). Not sent.
     """
 
+    _fields = ("method", "url", "headers", "body", "secrets")
+    __slots__ = _fields
+    _compared = ("method", "url", "headers", "body")
+    _shown = ("method", "url", "headers")
+
     method: str
     url: str
-    headers: Headers = field(default_factory=Headers)
-    body: bytes | None = field(default=None, repr=False)
-    secrets: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    headers: Headers
+    body: bytes | None
+    secrets: tuple[str, ...]
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: Headers | None = None,
+        body: bytes | None = None,
+        secrets: tuple[str, ...] = (),
+    ) -> None:
+        _set(self, "method", method)
+        _set(self, "url", url)
+        _set(self, "headers", Headers() if headers is None else headers)
+        _set(self, "body", body)
+        _set(self, "secrets", secrets)
 
 
-@dataclass(frozen=True, slots=True)
-class HttpResponse:
+class HttpResponse(Value):
     """An HTTP response handed back to a flow.
 
     Attributes:
@@ -99,11 +119,30 @@ class HttpResponse:
             when the integration could read it (Negotiate channel bindings need it).
     """
 
+    _fields = ("status", "headers", "body", "url", "peer_certificate")
+    __slots__ = _fields
+    _compared = ("status", "headers", "body", "url")
+    _shown = ("status", "headers", "url")
+
     status: int
-    headers: Headers = field(default_factory=Headers)
-    body: bytes = field(default=b"", repr=False)
-    url: str = ""
-    peer_certificate: bytes | None = field(default=None, repr=False, compare=False)
+    headers: Headers
+    body: bytes
+    url: str
+    peer_certificate: bytes | None
+
+    def __init__(
+        self,
+        status: int,
+        headers: Headers | None = None,
+        body: bytes = b"",
+        url: str = "",
+        peer_certificate: bytes | None = None,
+    ) -> None:
+        _set(self, "status", status)
+        _set(self, "headers", Headers() if headers is None else headers)
+        _set(self, "body", body)
+        _set(self, "url", url)
+        _set(self, "peer_certificate", peer_certificate)
 
     def json(self) -> Any:
         """The body decoded as JSON (raises ``ValueError`` if it is not)."""

@@ -14,11 +14,10 @@ from __future__ import annotations
 import ipaddress
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
 
-from authwire._core.redact import redact_url
+from authwire._core._value import Value
 from authwire.errors import ConfigurationError, InsecureTransportError
 
 __all__ = ["Origin", "OriginGuard", "is_loopback", "require_secure", "same_origin"]
@@ -27,13 +26,29 @@ _DEFAULT_PORTS: Final = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _MAX_PREFIXES: Final = 32
 
 
-@dataclass(frozen=True, slots=True)
-class Origin:
+def _redact_url(url: str) -> str:
+    # Only error messages need it: the redaction module (and its regular expressions)
+    # is imported then, not on ``import authwire.requests``.
+    from authwire._core.redact import redact_url
+
+    return redact_url(url)
+
+
+class Origin(Value):
     """A scheme, host and port; hosts are compared in lower case, ports with defaults filled."""
+
+    _fields = ("scheme", "host", "port")
+    __slots__ = _fields
 
     scheme: str
     host: str
     port: int
+
+    def __init__(self, scheme: str, host: str, port: int) -> None:
+        _set = object.__setattr__
+        _set(self, "scheme", scheme)
+        _set(self, "host", host)
+        _set(self, "port", port)
 
     @classmethod
     def of(cls, url: str) -> Origin:
@@ -46,11 +61,11 @@ class Origin:
             parts = urlsplit(url)
             port = parts.port
         except ValueError as exc:
-            raise ConfigurationError(f"not a valid URL: {redact_url(url)!r}") from exc
+            raise ConfigurationError(f"not a valid URL: {_redact_url(url)!r}") from exc
         scheme = parts.scheme.lower()
         host = (parts.hostname or "").lower().rstrip(".")
         if not scheme or not host:
-            raise ConfigurationError(f"not an absolute URL: {redact_url(url)!r}")
+            raise ConfigurationError(f"not an absolute URL: {_redact_url(url)!r}")
         return cls(scheme, host, port if port is not None else _DEFAULT_PORTS.get(scheme, 0))
 
     def __str__(self) -> str:
@@ -91,7 +106,7 @@ def require_secure(url: str, *, allow_insecure: bool = False, what: str = "crede
     raise InsecureTransportError(
         f"refusing to send {what} over {origin.scheme}:// to {origin}; use https "
         "(plain http is allowed only to loopback, or with allow_insecure=True)",
-        url=redact_url(url),
+        url=_redact_url(url),
     )
 
 
@@ -180,7 +195,7 @@ class OriginGuard:
                 raise InsecureTransportError(
                     f"credentials are bound to {bound}; refusing to send them to {origin} "
                     "(pass origins=[...] to allow more, or mount an AuthAdapter per origin)",
-                    url=redact_url(url),
+                    url=_redact_url(url),
                 )
             else:
                 self._checked(origin, url)

@@ -16,7 +16,6 @@ import json
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
@@ -132,7 +131,7 @@ class DPoPKey:
         """``request`` with a fresh ``DPoP`` header (a token request: no ``ath``)."""
         proof = self.proof(request.method, request.url, now)
         pairs = [(k, v) for k, v in request.headers.items_raw() if k.lower() != "dpop"]
-        return replace(request, headers=Headers([*pairs, ("DPoP", proof)]), secrets=request.secrets)
+        return request.replace(headers=Headers([*pairs, ("DPoP", proof)]))
 
 
 class DPoPAuth(AuthScheme):

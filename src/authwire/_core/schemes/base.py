@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from authwire._core._value import Value
 from authwire._core.flow import Attempt, SchemeFlow
 
 __all__ = [
@@ -22,8 +22,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class RequestInfo:
+class RequestInfo(Value):
     """What a scheme may know of the user's request.
 
     Attributes:
@@ -33,9 +32,18 @@ class RequestInfo:
             scheme never asks to resend a request that cannot be replayed.
     """
 
+    _fields = ("method", "url", "can_replay")
+    __slots__ = _fields
+
     method: str
     url: str
-    can_replay: bool = True
+    can_replay: bool
+
+    def __init__(self, method: str, url: str, can_replay: bool = True) -> None:
+        _set = object.__setattr__
+        _set(self, "method", method)
+        _set(self, "url", url)
+        _set(self, "can_replay", can_replay)
 
 
 class AuthScheme(abc.ABC):
