@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from authwire._core.schemes.negotiate import MutualAuthentication, Negotiate
     from authwire._core.schemes.ntlm import NTLM
     from authwire._core.token import Token
-    from authwire._log import RefreshEvent
+    from authwire._event import RefreshEvent
     from authwire.caches.base import TokenCache
     from authwire.caches.file import FileCache
     from authwire.caches.keyring import KeyringCache
@@ -169,7 +169,7 @@ _EXPORTS: dict[str, str] = {
     "PasswordGrant": "authwire.credentials.password",
     "ProfileCredential": "authwire.config",
     "RedisCache": "authwire.caches.redis",
-    "RefreshEvent": "authwire._log",
+    "RefreshEvent": "authwire._event",
     "RefreshPolicy": "authwire._core.policy",
     "RefreshTokenGrant": "authwire.credentials.refresh_token",
     "Refresher": "authwire.refresher",

@@ -20,7 +20,7 @@ from authwire import (
     ProfileCredential,
     Token,
 )
-from authwire._log import RefreshEvent
+from authwire._event import RefreshEvent
 from authwire.config import Profile, active_profile_name, config_path, load_config
 
 

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
     from authwire._core.clock import Clock
     from authwire._core.retry import RetryPolicy
-    from authwire._log import RefreshEvent
+    from authwire._event import RefreshEvent
     from authwire.caches.base import TokenCache
 
     class OAuth2Options(TypedDict, total=False):

@@ -13,7 +13,7 @@ from authwire._core.retry import DEFAULT_RETRY, RetryPolicy
 from authwire._core.schemes.base import AuthLike, AuthScheme, as_scheme
 from authwire._core.schemes.bearer import BearerAuth
 from authwire._core.token import Token
-from authwire._log import RefreshEvent
+from authwire._event import RefreshEvent
 from authwire.caches.base import TokenCache, cache_key
 from authwire.errors import ConfigurationError
 

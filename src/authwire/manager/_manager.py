@@ -23,7 +23,8 @@ from authwire._core.flow import Flow, drive_async, drive_sync
 from authwire._core.lifecycle import Action, TokenLifecycle, token_fingerprint
 from authwire._core.policy import Freshness, RefreshPolicy
 from authwire._core.token import Token
-from authwire._log import RefreshEvent, logger
+from authwire._event import RefreshEvent
+from authwire._log import logger
 from authwire.caches.base import TokenCache
 from authwire.credentials._sender import AsyncSender, Sender
 from authwire.errors import AuthwireError, ConfigurationError

@@ -16,7 +16,7 @@ from tests.leakcheck import SecretPlanter, assert_no_secret
 
 from authwire import CacheError, ClientCredentials, ConfigurationError, FileCache, Token
 from authwire._core.flow import Flow
-from authwire._log import RefreshEvent
+from authwire._event import RefreshEvent
 from authwire.caches._codec import encode_token
 from authwire.credentials.base import ManagedCredential
 from authwire.testing import FakeClock
