@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
-from tests.integration._oidc import APP_CLIENT, CC_CLIENT, HS_CLIENT, NONCE_CLIENT
+from tests.integration._oidc import APP_CLIENT, CC_CLIENT, HS_CLIENT, NONCE_CLIENT, OidcProvider
 
 pytestmark = pytest.mark.integration
 
@@ -98,3 +103,102 @@ def test_demo_without_node_says_what_to_do() -> None:
     assert "cannot start the identity provider" in done.stderr
     assert "run `make demo`" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# -- the demo's parts, in process, against their own provider ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_module() -> ModuleType:
+    """``demo/demo.py`` imported as a module (its ``sys.path`` additions undone afterwards)."""
+    saved = list(sys.path)
+    try:
+        spec = importlib.util.spec_from_file_location("authwire_demo", DEMO)
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path[:] = saved
+    return module
+
+
+@pytest.fixture(scope="module")
+def provider() -> Iterator[OidcProvider]:
+    """A provider of the demo's own, so its counters start at zero."""
+    started = OidcProvider(access_token_ttl=30).start()
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+@pytest.fixture
+def api(demo_module: ModuleType, provider: OidcProvider) -> Iterator[Any]:
+    """The demo's protected API, trusting ``provider``."""
+    served = demo_module.ProtectedApi(
+        provider.issuer, audience=provider.api, jwks_uri=provider.issuer + "/jwks"
+    ).start()
+    try:
+        yield served
+    finally:
+        served.stop()
+
+
+def test_demo_checks_fail_when_the_servers_disagree(
+    demo_module: ModuleType, provider: OidcProvider, api: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A step whose claim the provider's counters contradict stops the demo (SystemExit 1)."""
+    lifecycle = demo_module.Lifecycle(provider, api)
+    lifecycle.client_credentials()  # first time: one token request, as claimed
+    with pytest.raises(SystemExit, match="demo check failed: one token request") as failed:
+        lifecycle.client_credentials()  # a second credential: the provider counts two
+    # A string SystemExit makes the interpreter print it and exit with status 1.
+    assert isinstance(failed.value.code, str)
+    lifecycle.session.close()
+    assert "ok: the OpenID configuration was fetched once" in capsys.readouterr().out
+
+
+def test_demo_api_verifies_tokens_and_honours_its_deny_list(
+    demo_module: ModuleType, provider: OidcProvider, api: Any
+) -> None:
+    """The API takes the provider's tokens only: none, a forged one or a denied one get 401."""
+    import jwt
+    import requests
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    import authwire
+
+    client_id, client_secret = CC_CLIENT
+    tokens = [
+        authwire.ClientCredentials(
+            issuer=provider.issuer,
+            client_id=client_id,
+            client_secret=client_secret,
+            cache=authwire.MemoryCache(),
+        ).get_token()
+        for _ in range(2)
+    ]
+    first, second = (t.access_token for t in tokens)
+
+    def status(authorization: str | None) -> int:
+        headers = {"Authorization": authorization} if authorization else {}
+        return requests.get(f"{api.url}/x", headers=headers, timeout=5).status_code
+
+    forged = jwt.encode(
+        {**tokens[0].claims, "exp": int(time.time()) + 60},
+        rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        algorithm="RS256",
+        headers={"kid": "k1", "typ": "at+jwt"},
+    )
+    assert status(f"Bearer {first}") == 200
+    assert status(None) == 401
+    assert status(f"Basic {first}") == 401
+    assert status(f"Bearer {forged}") == 401
+    api.deny(tokens[0].claims["jti"])
+    assert status(f"Bearer {first}") == 401
+    assert status(f"Bearer {second}") == 200
+    assert (api.answers[200], api.answers[401]) == (2, 4)
+    body = requests.get(api.url, headers={"Authorization": f"Bearer {second}"}, timeout=5).json()
+    assert body["token"] == demo_module.fingerprint(second)
+    assert second not in str(body)
