@@ -127,10 +127,11 @@ class Lifecycle:
         expect(discovery == 1, "the OpenID configuration was fetched once")
         expect(self.tokens(client_id, "client_credentials") == 1, "one token request")
         self.session.auth = authwire.requests.Auth(cred)
+        callers = set()
         for i in range(3):
             response = self.session.get(f"{self.api.url}/reports/{i}")
-            body = self.call(f"GET /reports/{i} (requests)", response)
-            expect(body.get("client_id") == client_id, "the API accepted the service's token")
+            callers.add(self.call(f"GET /reports/{i} (requests)", response).get("client_id"))
+        expect(callers == {client_id}, "the API accepted the service's token three times")
         expect(self.tokens(client_id, "client_credentials") == 1, "the token was reused")
 
     def device_login(self) -> authwire.DeviceCode:
@@ -259,6 +260,7 @@ class Lifecycle:
         """Step 6: revoke() logs out; the refresh token stops working."""
         step(6, "logout: revoke() at the provider's revocation endpoint")
         token = cred.get_token()
+        access_token = token.access_token
         refresh_token = token.refresh_token
         assert refresh_token is not None
         say(f"the session's refresh token: {fingerprint(refresh_token)} (fingerprint)")
@@ -295,9 +297,17 @@ class Lifecycle:
             self.tokens(PUBLIC_CLIENT, "refresh_token") - refreshes == 1,
             "one refresh attempt, refused, and no retry loop",
         )
+        leftover = requests.get(
+            f"{self.api.url}/me", headers={"Authorization": f"Bearer {access_token}"}, timeout=5
+        )
         say(
-            "note: the JWT access token itself cannot be recalled by this provider; it "
-            f"dies at its exp, at most {TTL}s later: that is why access tokens are short-lived"
+            f"the last access token {fingerprint(access_token)}, sent by hand after the logout: "
+            f"HTTP {leftover.status_code}"
+        )
+        expect(
+            leftover.status_code == 200,
+            f"a JWT access token cannot be recalled: it dies at its exp, at most {TTL}s later "
+            "(that is why access tokens are short-lived)",
         )
 
     def typed_errors(self) -> None:

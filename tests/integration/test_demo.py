@@ -65,11 +65,12 @@ def test_demo_shows_the_lifecycle_by_the_servers_counts(demo_output: str) -> Non
         "counted: 1 401 at the API, 1 refresh, replayed body 'order=42'",
         "cred.revoke() -> True; revocation requests: 2",
         "(provider said 'invalid_grant')",
+        "sent by hand after the logout: HTTP 200",
         "TokenRequestError(status=401, error='invalid_client')",
     ):
         assert needle in demo_output, needle
     summary = re.search(
-        r"(\d+) token requests, 8 API calls served, 1 401 answered, 2 revocation requests, "
+        r"(\d+) token requests, 9 API calls served, 1 401 answered, 2 revocation requests, "
         r"1 discovery fetch\.",
         demo_output,
     )
