@@ -89,3 +89,13 @@ def test_the_guard_sees_a_heavy_import() -> None:
     added = _added_by("import authwire, authwire.requests, authwire.credentials.static")
     assert "dataclasses" in added
     assert "authwire.credentials.static" in added - ALLOWED
+
+
+def test_a_credential_loads_no_cache_backend() -> None:
+    """A credential needs ``TokenCache`` only: no file, keyring or Redis cache, no ``uuid``."""
+    added = _added_by("import authwire, authwire.requests; authwire.StaticToken")
+    assert "authwire.caches.base" in added
+    backends = {"authwire.caches.file", "authwire.caches.keyring", "authwire.caches.redis"}
+    assert added & backends == set()
+    packages = {m.partition(".")[0] for m in added}
+    assert packages & {"filelock", "keyring", "platform", "redis", "uuid"} == set()
