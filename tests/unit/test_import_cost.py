@@ -1,4 +1,4 @@
-"""``import authwire, authwire.requests`` stays cheap: a guard on what it loads, not a timer.
+"""``import authwire, authwire.requests`` (and ``.httpx``) stays cheap: a guard on what it loads.
 
 Issue 2 asks that it cost at most 10 ms over ``import requests`` (``bench/run.py --only d``
 measures it). Time is too noisy to assert in a test, so these tests pin the cause
@@ -57,10 +57,10 @@ HEAVY = frozenset(
 )
 
 
-def _added_by(statement: str) -> set[str]:
-    """Modules ``statement`` loads in a fresh interpreter after ``import requests``."""
+def _added_by(statement: str, after: str = "requests") -> set[str]:
+    """Modules ``statement`` loads in a fresh interpreter after ``import {after}``."""
     code = (
-        "import sys, requests\n"
+        f"import sys, {after}\n"
         "before = set(sys.modules)\n"
         f"{statement}\n"
         "print('\\n'.join(sorted(set(sys.modules) - before)))"
@@ -99,3 +99,11 @@ def test_a_credential_loads_no_cache_backend() -> None:
     assert added & backends == set()
     packages = {m.partition(".")[0] for m in added}
     assert packages & {"filelock", "keyring", "platform", "redis", "uuid"} == set()
+
+
+def test_import_authwire_httpx_loads_no_event_loop_helpers() -> None:
+    """``authwire.httpx`` loads no asyncio nor sniffio: a sync ``httpx.Client`` needs neither."""
+    added = _added_by("import authwire, authwire.httpx", after="httpx")
+    assert "authwire.httpx._auth" in added
+    assert {m.partition(".")[0] for m in added} & HEAVY == set()
+    assert "authwire._aio" not in added

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 import httpx
 
-from authwire._aio import RUNTIME
 from authwire._core.flow import AsyncStepper, Attempt, SyncStepper, Verdict
 from authwire._core.origin import OriginGuard
 from authwire._core.schemes.base import AuthLike, as_scheme
@@ -34,6 +33,9 @@ from authwire.httpx._convert import (
     rewind,
     to_http_response,
 )
+
+if TYPE_CHECKING:
+    from authwire._aio import Runtime
 
 __all__ = ["Auth"]
 
@@ -233,10 +235,10 @@ class Auth(httpx.Auth):
             response = yield request
             if response.status_code != 401:
                 return
-            stepper = AsyncStepper(self.scheme.auth_flow(request_info(request), first), RUNTIME)
+            stepper = AsyncStepper(self.scheme.auth_flow(request_info(request), first), _runtime())
             await stepper.start()
         else:
-            stepper = AsyncStepper(self.scheme.auth_flow(request_info(request)), RUNTIME)
+            stepper = AsyncStepper(self.scheme.auth_flow(request_info(request)), _runtime())
             attempt = await stepper.start()
             if attempt is None:
                 yield request
@@ -260,3 +262,14 @@ def _strip(response: httpx.Response) -> None:
     """Empty a response whose sender could not be authenticated (its body is already read)."""
     response._content = b""
     response.headers = httpx.Headers()
+
+
+def _runtime() -> Runtime:
+    """The event-loop helpers, imported when an async flow first needs them.
+
+    Not at import: they import ``asyncio`` (about 15 ms), which a sync ``httpx.Client``
+    never needs; an ``httpx.AsyncClient`` on asyncio has it loaded already.
+    """
+    from authwire._aio import RUNTIME
+
+    return RUNTIME
