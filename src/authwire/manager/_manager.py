@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
-from authwire._aio import RUNTIME, acquire_in_thread, wait_event
 from authwire._core.clock import Clock, system_clock
 from authwire._core.flow import Flow, drive_async, drive_sync
 from authwire._core.lifecycle import Action, TokenLifecycle, token_fingerprint
@@ -418,6 +417,8 @@ class TokenManager:
                 return token
             assert flight is not None
             if action is Action.WAIT:
+                from authwire._aio import wait_event  # not at import: it loads asyncio
+
                 await wait_event(flight.done, flight.subscribe)
                 result = flight.outcome()
                 if result is not None:
@@ -427,12 +428,18 @@ class TokenManager:
 
     async def _cache_call(self, fn: Callable[..., object], *args: object) -> object:
         if self.cache.blocking:
+            from authwire._aio import RUNTIME
+
             return await RUNTIME.run_blocking(fn, *args)
         return fn(*args)
 
     async def _lead_async(
         self, flight: _Flight, reason: str, replacing: Token | None, fallback: Token | None
     ) -> Token:
+        # The event-loop helpers load asyncio: imported here, on the async refresh path,
+        # so that a manager serving only threads never imports it.
+        from authwire._aio import RUNTIME, acquire_in_thread
+
         started = time.monotonic()
         token: Token | None = None
         outcome, error = "fetched", None
