@@ -28,8 +28,8 @@ cred = authwire.ClientCredentials(
 {call}
 print(json.dumps({{
     "statuses": statuses,
-    "loaded": sorted(m for m in ("asyncio", "authwire._aio", "authwire.caches.redis")
-                     if m in sys.modules),
+    "loaded": sorted(m for m in ("asyncio", "authwire._aio", "authwire.caches.redis",
+                                 {other!r}) if m in sys.modules),
 }}))
 """
 
@@ -55,9 +55,16 @@ def server() -> Iterator[TokenServer]:
 
 @pytest.mark.parametrize("client", ["requests", "httpx"])
 def test_first_sync_requests_load_no_event_loop(server: TokenServer, client: str) -> None:
-    """Three calls fetch one token and succeed, and neither asyncio nor a Redis cache is loaded."""
+    """Three calls fetch one token; asyncio, a Redis cache and the other HTTP library stay out.
+
+    The token request goes through the HTTP library the program already uses.
+    """
     program = _PROGRAM.format(
-        client=client, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, call=_CALLS[client]
+        client=client,
+        other="httpx" if client == "requests" else "requests",
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        call=_CALLS[client],
     )
     done = subprocess.run(
         [sys.executable, "-c", program, server.url],
