@@ -333,6 +333,18 @@ class IntegrationContract:
         """Many callers across three expiries of a 3 s token: one token request each time."""
         check_single_flight(server, make_client, self.workers, expiries=3)
 
+    def test_concurrent_callers_refreshing_near_expiry_count_exactly(
+        self, server: TokenServer, make_client: MakeClient
+    ) -> None:
+        """With a 0.6 s leeway, three expiries of a 3 s token cost exactly 1 + 3 token requests.
+
+        The default windows refresh a 3 s token at half-life (two generations per 3 s);
+        here each generation lives about 2.4 s, so 9.2 s of load sees the first token and
+        exactly one refresh per expiry, however many callers ask.
+        """
+        figures = check_single_flight(server, make_client, self.workers, expiries=3, leeway=0.6)
+        assert figures["token_requests"] == 3 + 1
+
     # -- bad input from the token endpoint ----------------------------------------------
 
     @pytest.mark.parametrize(
@@ -700,6 +712,7 @@ def check_single_flight(
     make_client: MakeClient,
     workers: int,
     expiries: int,
+    leeway: float | None = None,
 ) -> dict[str, float]:
     """Hammer one credential with ``workers`` callers across ``expiries`` token lifetimes.
 
@@ -711,7 +724,8 @@ def check_single_flight(
     """
     server.state.ttl = 3.0
     server.state.token_delay = 0.05  # widens the window in which a broken lock would race
-    client = make_client(make_credential(server), origin=server.url)
+    options = {} if leeway is None else {"leeway": leeway}
+    client = make_client(make_credential(server, **options), origin=server.url)
     statuses = client.hammer(f"{server.url}/api", workers, _until_expiries(server, expiries))
     figures = assert_single_flight(server, statuses, expiries)
     print(f"single flight, {workers} callers: {figures}")  # shown with pytest -rP
