@@ -27,6 +27,9 @@ class RefreshEvent:
         token: A fingerprint of the new token (not the token), if any.
         expires_at: The new token's expiry, if any.
         error: The error's message (secret-free), if the refresh failed.
+        cache_error: Why the new token could not be written to the cache, if it could
+            not (secret-free). The token is still used from memory, so ``outcome`` stays
+            ``fetched``; the next refresh writes the cache again.
     """
 
     credential: str
@@ -36,3 +39,4 @@ class RefreshEvent:
     token: str | None = None
     expires_at: float | None = None
     error: str | None = None
+    cache_error: str | None = None

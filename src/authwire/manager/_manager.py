@@ -175,6 +175,7 @@ class TokenManager:
         outcome: str,
         error: BaseException | None,
         fallback: Token | None,
+        cache_error: str | None = None,
     ) -> Token:
         """Record a refresh's outcome, wake the waiters, return the token to use or raise."""
         used: Token | None = None
@@ -191,7 +192,7 @@ class TokenManager:
                 self._flight = None
         flight.failure = error
         flight.finish(used, None if used is not None else error)
-        self._report(reason, outcome, started, used, error)
+        self._report(reason, outcome, started, used, error, cache_error)
         if used is None:
             assert error is not None
             raise error
@@ -214,6 +215,7 @@ class TokenManager:
         started: float,
         token: Token | None,
         error: BaseException | None,
+        cache_error: str | None = None,
     ) -> None:
         event = RefreshEvent(
             credential=self.name,
@@ -223,6 +225,7 @@ class TokenManager:
             token=token_fingerprint(token) if token is not None else None,
             expires_at=token.expires_at if token is not None else None,
             error=str(error) if error is not None else None,
+            cache_error=cache_error,
         )
         if event.outcome == "failed":
             logger.warning("token refresh failed for %s (%s): %s", self.name, reason, event.error)
@@ -243,6 +246,14 @@ class TokenManager:
                 event.expires_at,
                 extra={"authwire_event": event},
             )
+        if cache_error is not None:
+            logger.warning(
+                "token for %s was fetched but could not be stored in %s (%s); it is used "
+                "from memory and the next refresh writes the cache again",
+                self.name,
+                self.cache.describe(),
+                cache_error,
+            )
         if self._on_refresh is not None:
             try:
                 self._on_refresh(event)
@@ -250,6 +261,29 @@ class TokenManager:
                 logger.exception("on_refresh hook raised")
 
     # -- sync --------------------------------------------------------------------------
+
+    @staticmethod
+    def _cache_failure(exc: Exception) -> str:
+        """A secret-free description of a failed cache write.
+
+        authwire's own errors are written secret-free; any other exception is named by
+        its type only, as its message might hold a connection URL with a password.
+        """
+        if isinstance(exc, AuthwireError):
+            return f"{type(exc).__name__}: {exc}"
+        return type(exc).__name__
+
+    def _store(self, token: Token) -> str | None:
+        """Write a freshly fetched ``token`` to the cache; the failure's description, if any.
+
+        A failed write never loses the token: the server may already have invalidated
+        the refresh token it replaces, so the token is adopted from memory anyway.
+        """
+        try:
+            self.cache.set(self.key, token)
+        except Exception as exc:  # any cache's failure: the token must not be lost
+            return self._cache_failure(exc)
+        return None
 
     def _sync_sender(self) -> Sender:
         sender = self._sender
@@ -296,6 +330,7 @@ class TokenManager:
         started = time.monotonic()
         token: Token | None = None
         outcome, error = "fetched", None
+        cache_error: str | None = None
         try:
             lock = self.cache.lock(self.key)
             lock.acquire()
@@ -307,7 +342,9 @@ class TokenManager:
                     if fallback is None:
                         fallback = self._valid_cached(replacing)
                     token = drive_sync(self._fetch(replacing), self._sync_sender().send)
-                    self.cache.set(self.key, token)
+                    # Stored before it is handed out: a rotated refresh token is on disk
+                    # first. A failed write is reported, and the token used anyway.
+                    cache_error = self._store(token)
             finally:
                 lock.release()
         except AuthwireError as exc:
@@ -315,7 +352,7 @@ class TokenManager:
         except BaseException:
             self._abandon(flight)
             raise
-        return self._finish(flight, reason, started, token, outcome, error, fallback)
+        return self._finish(flight, reason, started, token, outcome, error, fallback, cache_error)
 
     def _valid_cached(self, replacing: Token | None) -> Token | None:
         """A cached token still short of its mandatory window, as a fallback."""
@@ -443,6 +480,7 @@ class TokenManager:
         started = time.monotonic()
         token: Token | None = None
         outcome, error = "fetched", None
+        cache_error: str | None = None
         try:
             lock = self.cache.lock(self.key)
             if self.cache.blocking:
@@ -459,7 +497,7 @@ class TokenManager:
                         fallback = await self._cache_call(self._valid_cached, replacing)  # type: ignore[assignment]
                     async with self._async_sender() as sender:
                         token = await drive_async(self._fetch(replacing), sender.send, RUNTIME)
-                    await self._cache_call(self.cache.set, self.key, token)
+                    cache_error = await self._cache_call(self._store, token)  # type: ignore[assignment]
             finally:
                 if self.cache.blocking:
                     await RUNTIME.run_blocking(lock.release)
@@ -470,7 +508,7 @@ class TokenManager:
         except BaseException:  # cancelled: let a waiter take over
             self._abandon(flight)
             raise
-        return self._finish(flight, reason, started, token, outcome, error, fallback)
+        return self._finish(flight, reason, started, token, outcome, error, fallback, cache_error)
 
     async def ainvalidate(self, token: Token, reason: str = "rejected") -> bool:
         """``invalidate`` for async code (cache I/O runs in a worker thread)."""
