@@ -24,15 +24,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import secrets
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.servers._base import BackgroundServer, JSONHandler, LoopbackServer
 
 CLIENT_ID = "svc"
 CLIENT_SECRET = "svc-secret-7f3a9c"  # a throwaway test secret, never a real one
@@ -78,51 +78,8 @@ class State:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in separate writes; with Nagle's algorithm on, each
-    # keep-alive response would wait for the client's delayed ACK (about 40 ms).
-    disable_nagle_algorithm = True
-    server: Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    # -- plumbing ----------------------------------------------------------------------
-
-    def _body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            out = bytearray()
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return bytes(out)
-                out += self.rfile.read(size)
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
-    def _send(
-        self,
-        status: int,
-        body: bytes | dict[str, Any] | str = b"",
-        headers: dict[str, str] | None = None,
-        ctype: str = "application/json",
-    ) -> None:
-        if isinstance(body, dict):
-            body = json.dumps(body).encode()
-        elif isinstance(body, str):
-            body = body.encode()
-        self.send_response(status)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+class Handler(JSONHandler):
+    server: LoopbackServer[State]
 
     def _dispatch(self) -> None:
         url = urlsplit(self.path)
@@ -414,58 +371,13 @@ class Handler(BaseHTTPRequestHandler):
         self._send(200, {"ok": True, "alg": alg})
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    # Hundreds of clients connect at once in the concurrency tests; the default backlog
-    # of 5 would drop their SYNs and stall connections for seconds.
-    request_queue_size = 1024
-
-    def __init__(self, state: State) -> None:
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.state = state
-
-
-class TokenServer:
+class TokenServer(BackgroundServer[State]):
     """Runs the server on a free loopback port in a background thread."""
 
     def __init__(self, ttl: float = 3.0) -> None:
-        self.state = State(ttl=ttl)
-        self._server = Server(self.state)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            daemon=True,
-            name="token-server",
-        )
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> TokenServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> TokenServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().__init__(State(ttl=ttl), Handler, name="token-server")
 
     # -- test controls -----------------------------------------------------------------
-
-    def count(self, name: str) -> int:
-        with self.state.lock:
-            return self.state.counts[name]
-
-    def revoke_all(self) -> None:
-        with self.state.lock:
-            self.state.tokens.clear()
 
     def reset(self) -> None:
         with self.state.lock:

@@ -32,9 +32,10 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.servers._base import BackgroundServer, JSONHandler, LoopbackServer
 
 USER, PASSWORD = "gis-user", "gis-pass-4e1f"  # throwaway test credentials, never real ones
 
@@ -63,29 +64,8 @@ def _jwt(claims: dict[str, Any]) -> str:
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
-    def _send(
-        self, status: int, body: dict[str, Any] | bytes, headers: dict[str, str] | None = None
-    ) -> None:
-        raw = json.dumps(body).encode() if isinstance(body, dict) else body
-        self.send_response(status)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(raw)
+class Handler(JSONHandler):
+    server: LoopbackServer[State]
 
     def _issue(self, lifetime: float, referer: str | None = None) -> tuple[str, float]:
         state = self.server.state
@@ -217,16 +197,7 @@ class Handler(BaseHTTPRequestHandler):
         self._send(200, {"ok": True, "attempts": seen})
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, state: State) -> None:
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.state = state
-
-
-class VendorServer:
+class VendorServer(BackgroundServer[State]):
     """Runs the vendor server on a free loopback port in a background thread.
 
     Args:
@@ -234,41 +205,7 @@ class VendorServer:
     """
 
     def __init__(self, ttl: float = 3.0) -> None:
-        self.state = State(ttl=ttl)
-        self._server = Server(self.state)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            daemon=True,
-            name="vendor-server",
-        )
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> VendorServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> VendorServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def count(self, name: str) -> int:
-        with self.state.lock:
-            return self.state.counts[name]
-
-    def revoke_all(self) -> None:
-        """Revoke every token issued so far (the API answers 401 to them)."""
-        with self.state.lock:
-            self.state.tokens.clear()
+        super().__init__(State(ttl=ttl), Handler, name="vendor-server")
 
     def reset(self) -> None:
         with self.state.lock:
