@@ -29,13 +29,26 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
 from tests.integration.conftest import ServerProcess, free_port
 
-__all__ = ["APACHE_PASSWORD", "APACHE_USER", "ApacheServer", "apache_server_fixture"]
+__all__ = [
+    "APACHE_BIN",
+    "APACHE_PASSWORD",
+    "APACHE_USER",
+    "MODULES",
+    "AccessLog",
+    "ApacheServer",
+    "apache_server_fixture",
+    "config_head",
+    "open_tree",
+    "run_as",
+    "start_apache",
+    "write_htdocs",
+]
 
 APACHE_BIN = "/usr/sbin/apache2"
 MODULES = "/usr/lib/apache2/modules"
@@ -43,7 +56,7 @@ APACHE_USER = "alice"
 APACHE_PASSWORD = "apache-pw-4c1f9e"  # a throwaway test password
 DIGEST_REALM = "digest-realm"
 
-_CONFIG = """\
+_HEAD = """\
 ServerRoot {root}
 ServerName localhost
 Listen 127.0.0.1:{port}
@@ -52,16 +65,9 @@ DefaultRuntimeDir {root}/run
 ErrorLog {root}/error.log
 LogLevel warn
 {user}
-LoadModule mpm_prefork_module {modules}/mod_mpm_prefork.so
-LoadModule authn_core_module {modules}/mod_authn_core.so
-LoadModule authn_file_module {modules}/mod_authn_file.so
-LoadModule authz_core_module {modules}/mod_authz_core.so
-LoadModule authz_user_module {modules}/mod_authz_user.so
-LoadModule auth_basic_module {modules}/mod_auth_basic.so
-LoadModule auth_digest_module {modules}/mod_auth_digest.so
-LoadModule cgi_module {modules}/mod_cgi.so
-LoadModule dir_module {modules}/mod_dir.so
-LoadModule headers_module {modules}/mod_headers.so
+"""
+
+_MIDDLE = """\
 StartServers 2
 MinSpareServers 2
 MaxSpareServers 4
@@ -71,6 +77,39 @@ CustomLog {root}/access.log counts
 DocumentRoot {root}/htdocs
 DirectoryIndex index.html
 Header always set X-Remote-User "expr=%{{REMOTE_USER}}"
+"""
+
+
+def config_head(modules: Sequence[str]) -> str:
+    """The start of an httpd.conf both Apache fixtures share, as a ``str.format`` template.
+
+    It leaves ``{root}``, ``{port}``, ``{modules}`` (``MODULES``) and ``{user}`` (``run_as``)
+    to fill in, loads the prefork MPM and ``modules`` (names such as ``"authn_core"``) in
+    order, and sets keep-alive, the ``<status> <method> <path>`` access log, htdocs and the
+    ``X-Remote-User`` header.
+    """
+    loads = "".join(
+        f"LoadModule {name}_module {{modules}}/mod_{name}.so\n"
+        for name in ("mpm_prefork", *modules)
+    )
+    return _HEAD + loads + _MIDDLE
+
+
+_CONFIG = (
+    config_head(
+        (
+            "authn_core",
+            "authn_file",
+            "authz_core",
+            "authz_user",
+            "auth_basic",
+            "auth_digest",
+            "cgi",
+            "dir",
+            "headers",
+        )
+    )
+    + """\
 AuthDigestShmemSize 65536
 <Directory {root}/htdocs>
   Options +ExecCGI
@@ -105,6 +144,7 @@ AuthDigestShmemSize 65536
   Require valid-user
 </Location>
 """
+)
 
 _ECHO_CGI = """\
 #!/bin/sh
@@ -114,7 +154,84 @@ head -c "${CONTENT_LENGTH:-0}"
 """
 
 
-class ApacheServer:
+def run_as() -> str:
+    """The ``User``/``Group`` lines for httpd.conf: ``www-data`` when the tests run as root."""
+    return "User www-data\nGroup www-data" if os.geteuid() == 0 else ""
+
+
+def write_htdocs(root: Path, locations: Sequence[str], scripts: Mapping[str, str]) -> None:
+    """Give each location under ``root/htdocs`` an ``index.html`` and the CGI ``scripts``.
+
+    Args:
+        root: The ServerRoot.
+        locations: Folder names under htdocs (``index.html`` says ``"<name> ok"``).
+        scripts: CGI file name to shell script text; each is made executable.
+    """
+    for location in locations:
+        folder = root / "htdocs" / location
+        folder.mkdir(parents=True)
+        (folder / "index.html").write_text(f"{location} ok\n")
+        for name, text in scripts.items():
+            script = folder / name
+            script.write_text(text)
+            script.chmod(0o755)
+
+
+def open_tree(root: Path, executables: Collection[str]) -> None:
+    """Make the tree readable by the ``www-data`` workers, keeping ``executables`` runnable."""
+    for path in [root, *root.rglob("*")]:
+        if path.is_dir():
+            path.chmod(0o755)
+        elif path.name not in executables:
+            path.chmod(0o644)
+
+
+def start_apache(root: Path, port: int, env: Mapping[str, str] | None = None) -> ServerProcess:
+    """Start ``apache2 -f root/httpd.conf -DFOREGROUND``; return once it listens on ``port``.
+
+    Args:
+        root: The ServerRoot holding ``httpd.conf``; Apache's output goes to ``stdout.log``.
+        port: The port to wait for.
+        env: More environment for Apache, beyond ``PATH`` and ``LANG=C``.
+    """
+    return ServerProcess(
+        [APACHE_BIN, "-f", str(root / "httpd.conf"), "-DFOREGROUND"],
+        port=port,
+        log=root / "stdout.log",
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C", **(env or {})},
+    ).start()
+
+
+class AccessLog:
+    """Reads the ``<status> <method> <path>`` access log at ``self.access_log``."""
+
+    access_log: Path
+
+    def log_mark(self) -> int:
+        """The number of access-log lines so far (pass it to ``statuses``)."""
+        return len(self._lines())
+
+    def _lines(self) -> list[str]:
+        try:
+            return self.access_log.read_text().splitlines()
+        except FileNotFoundError:
+            return []
+
+    def _wait_lines(self, since: int, expected: int, timeout: float) -> list[str]:
+        """Lines after ``since``, once ``expected`` are in or ``timeout`` seconds have passed.
+
+        Apache writes a request's log line just after sending the response, so the line
+        of the last response may land a moment after the client has read it.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = self._lines()[since:]
+            if len(lines) >= expected or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.01)
+
+
+class ApacheServer(AccessLog):
     """A running Apache; ``url(path)`` builds URLs, ``statuses()`` reads the access log.
 
     Args:
@@ -139,13 +256,7 @@ class ApacheServer:
         """Write httpd.conf, password files, htdocs and the echo CGI."""
         root = self.root
         (root / "run").mkdir()
-        for location in ("basic", "digest", "stale"):
-            folder = root / "htdocs" / location
-            folder.mkdir(parents=True)
-            (folder / "index.html").write_text(f"{location} ok\n")
-            echo = folder / "echo"
-            echo.write_text(_ECHO_CGI)
-            echo.chmod(0o755)
+        write_htdocs(root, ("basic", "digest", "stale"), {"echo": _ECHO_CGI})
         subprocess.run(
             ["htpasswd", "-bcB", str(root / "htpasswd"), APACHE_USER, APACHE_PASSWORD],
             check=True,
@@ -153,27 +264,17 @@ class ApacheServer:
         )
         ha1 = hashlib.md5(f"{APACHE_USER}:{DIGEST_REALM}:{APACHE_PASSWORD}".encode()).hexdigest()  # noqa: S324 (Digest's own hash)
         (root / "htdigest").write_text(f"{APACHE_USER}:{DIGEST_REALM}:{ha1}\n")
-        user = "User www-data\nGroup www-data" if os.geteuid() == 0 else ""
         (root / "httpd.conf").write_text(
             _CONFIG.format(
-                root=root, port=self.port, modules=MODULES, user=user, realm=DIGEST_REALM
+                root=root, port=self.port, modules=MODULES, user=run_as(), realm=DIGEST_REALM
             )
         )
-        for path in [root, *root.rglob("*")]:
-            if path.is_dir():
-                path.chmod(0o755)
-            elif path.name != "echo":
-                path.chmod(0o644)
+        open_tree(root, {"echo"})
 
     def start(self) -> ApacheServer:
         """Write the config and start Apache in the foreground; wait until it listens."""
         self.write_config()
-        self._process = ServerProcess(
-            [APACHE_BIN, "-f", str(self.root / "httpd.conf"), "-DFOREGROUND"],
-            port=self.port,
-            log=self.root / "stdout.log",
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C"},
-        ).start()
+        self._process = start_apache(self.root, self.port)
         return self
 
     def stop(self) -> None:
@@ -184,31 +285,13 @@ class ApacheServer:
 
     # -- the access log ----------------------------------------------------------------
 
-    def log_mark(self) -> int:
-        """The number of access-log lines so far (pass it to ``statuses``)."""
-        return len(self._lines())
-
-    def _lines(self) -> list[str]:
-        try:
-            return self.access_log.read_text().splitlines()
-        except FileNotFoundError:
-            return []
-
     def statuses(self, since: int, expected: int, timeout: float = 5.0) -> list[int]:
         """Statuses Apache logged after line ``since``, once ``expected`` requests are in.
-
-        Apache writes a request's log line just after sending the response, so the line
-        of the last response may land a moment after the client has read it.
 
         Raises:
             AssertionError: If fewer than ``expected`` lines arrive within ``timeout``.
         """
-        deadline = time.monotonic() + timeout
-        while True:
-            lines = self._lines()[since:]
-            if len(lines) >= expected or time.monotonic() > deadline:
-                break
-            time.sleep(0.01)
+        lines = self._wait_lines(since, expected, timeout)
         assert len(lines) >= expected, f"expected {expected} log lines, got {lines}"
         return [int(line.split()[0]) for line in lines]
 

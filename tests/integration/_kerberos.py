@@ -45,6 +45,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.integration._apache import (
+    APACHE_BIN,
+    MODULES,
+    AccessLog,
+    config_head,
+    open_tree,
+    run_as,
+    start_apache,
+    write_htdocs,
+)
 from tests.integration.conftest import ServerProcess, free_port
 
 __all__ = [
@@ -56,8 +66,6 @@ __all__ = [
     "ntlm_tls_acceptor",
 ]
 
-APACHE_BIN = "/usr/sbin/apache2"
-MODULES = "/usr/lib/apache2/modules"
 NTLM_DOMAIN = "TESTDOM"
 NTLM_USER = "alice"
 NTLM_PASSWORD = "ntlm-pw-5e2d7a"  # a throwaway test password
@@ -73,36 +81,23 @@ _GSS_LOCATION = """\
 </Location>
 """
 
-_CONFIG = """\
-ServerRoot {root}
-ServerName localhost
-Listen 127.0.0.1:{port}
-PidFile {root}/httpd.pid
-DefaultRuntimeDir {root}/run
-ErrorLog {root}/error.log
-LogLevel warn
-{user}
-LoadModule mpm_prefork_module {modules}/mod_mpm_prefork.so
-LoadModule authn_core_module {modules}/mod_authn_core.so
-LoadModule authz_core_module {modules}/mod_authz_core.so
-LoadModule authz_user_module {modules}/mod_authz_user.so
-LoadModule auth_gssapi_module {modules}/mod_auth_gssapi.so
-LoadModule cgi_module {modules}/mod_cgi.so
-LoadModule dir_module {modules}/mod_dir.so
-LoadModule headers_module {modules}/mod_headers.so
-LoadModule ssl_module {modules}/mod_ssl.so
-LoadModule socache_shmcb_module {modules}/mod_socache_shmcb.so
-LoadModule proxy_module {modules}/mod_proxy.so
-LoadModule proxy_http_module {modules}/mod_proxy_http.so
-StartServers 2
-MinSpareServers 2
-MaxSpareServers 4
-KeepAlive On
-LogFormat "%>s %m %U" counts
-CustomLog {root}/access.log counts
-DocumentRoot {root}/htdocs
-DirectoryIndex index.html
-Header always set X-Remote-User "expr=%{{REMOTE_USER}}"
+_CONFIG = (
+    config_head(
+        (
+            "authn_core",
+            "authz_core",
+            "authz_user",
+            "auth_gssapi",
+            "cgi",
+            "dir",
+            "headers",
+            "ssl",
+            "socache_shmcb",
+            "proxy",
+            "proxy_http",
+        )
+    )
+    + """\
 <Directory {root}/htdocs>
   Options +ExecCGI
   <Files ~ "^(echo|fail)$">
@@ -136,6 +131,7 @@ Listen 127.0.0.1:{proxy_port}
   Require valid-user
 </Location>
 """
+)
 
 _ECHO_CGI = """\
 #!/bin/sh
@@ -177,7 +173,7 @@ def _ports_free(base: int, count: int) -> bool:
     return True
 
 
-class KerberosSite:
+class KerberosSite(AccessLog):
     """The realm and the Apache in front of it."""
 
     def __init__(self, realm: Any, root: Path, port: int, proxy_port: int, tls_port: int) -> None:
@@ -199,24 +195,9 @@ class KerberosSite:
         """The same on Apache's HTTPS port (certificate for ``localhost``, CA ``self.ca``)."""
         return f"https://localhost:{self.tls_port}{path}"
 
-    def log_mark(self) -> int:
-        """The number of access-log lines so far (pass it to ``statuses``)."""
-        return len(self._lines())
-
-    def _lines(self) -> list[str]:
-        try:
-            return self.access_log.read_text().splitlines()
-        except FileNotFoundError:
-            return []
-
     def statuses(self, since: int, expected: int, timeout: float = 5.0) -> list[int]:
         """Statuses Apache logged after line ``since``, once ``expected`` lines are in."""
-        deadline = time.monotonic() + timeout
-        while True:
-            lines = self._lines()[since:]
-            if len(lines) >= expected or time.monotonic() > deadline:
-                break
-            time.sleep(0.01)
+        self._wait_lines(since, expected, timeout)
         time.sleep(0.05)  # a late extra line would show up here
         lines = self._lines()[since:]
         return [int(line.split()[0]) for line in lines]
@@ -269,16 +250,7 @@ def _write_apache(root: Path, realm: Any, port: int, proxy_port: int, tls_port: 
     (root / "rcache").mkdir()
     names = ("krb", "krb-tampered", "krb-nomutual", "krb-deleg", "ntlm", "open")
     (root / "deleg").mkdir()
-    for name in names:
-        folder = root / "htdocs" / name
-        folder.mkdir(parents=True)
-        (folder / "index.html").write_text(f"{name} ok\n")
-        echo = folder / "echo"
-        echo.write_text(_ECHO_CGI)
-        echo.chmod(0o755)
-        fail = folder / "fail"
-        fail.write_text(_FAIL_CGI)
-        fail.chmod(0o755)
+    write_htdocs(root, names, {"echo": _ECHO_CGI, "fail": _FAIL_CGI})
     realm.addprinc("HTTP/localhost@KRBTEST.COM")
     realm.extract_keytab("HTTP/localhost@KRBTEST.COM", str(root / "http.keytab"))
     (root / "ntlm_users").write_text(f"{NTLM_DOMAIN}:{NTLM_USER}:{NTLM_PASSWORD}\n")
@@ -291,7 +263,6 @@ def _write_apache(root: Path, realm: Any, port: int, proxy_port: int, tls_port: 
             ("krb-deleg", f"GssapiDelegCcacheDir {root}/deleg"),
         )
     )
-    user = "User www-data\nGroup www-data" if os.geteuid() == 0 else ""
     (root / "httpd.conf").write_text(
         _CONFIG.format(
             root=root,
@@ -299,15 +270,11 @@ def _write_apache(root: Path, realm: Any, port: int, proxy_port: int, tls_port: 
             proxy_port=proxy_port,
             tls_port=tls_port,
             modules=MODULES,
-            user=user,
+            user=run_as(),
             locations=locations,
         )
     )
-    for path in [root, *root.rglob("*")]:
-        if path.is_dir():
-            path.chmod(0o755)
-        elif path.name not in ("echo", "fail"):
-            path.chmod(0o644)
+    open_tree(root, {"echo", "fail"})
     if os.geteuid() == 0:
         shutil.chown(root / "rcache", "www-data", "www-data")
         shutil.chown(root / "deleg", "www-data", "www-data")
@@ -339,18 +306,15 @@ def kerberos() -> Iterator[KerberosSite]:
         os.environ["KRB5CCNAME"] = realm.env["KRB5CCNAME"]
         port, proxy_port, tls_port = free_port(), free_port(), free_port()
         _write_apache(root, realm, port, proxy_port, tls_port)
-        process = ServerProcess(
-            [APACHE_BIN, "-f", str(root / "httpd.conf"), "-DFOREGROUND"],
-            port=port,
-            log=root / "stdout.log",
-            env={
-                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-                "LANG": "C",
+        process = start_apache(
+            root,
+            port,
+            {
                 "KRB5_CONFIG": realm.env["KRB5_CONFIG"],
                 "KRB5RCACHEDIR": str(root / "rcache"),
                 "NTLM_USER_FILE": str(root / "ntlm_users"),
             },
-        ).start()
+        )
         yield KerberosSite(realm, root, port, proxy_port, tls_port)
     finally:
         if process is not None:
