@@ -19,6 +19,7 @@ from authwire._core.origin import require_secure
 from authwire._core.redact import Secret
 from authwire._core.token import Token
 from authwire.config._profiles import Profile, load_config
+from authwire.credentials._delegating import DelegatingCredential
 from authwire.credentials.base import Credential, ManagedCredential
 from authwire.errors import (
     ConfigurationError,
@@ -119,7 +120,7 @@ class _ProfileLogin(ManagedCredential):
             raise
 
 
-class ProfileCredential(Credential):
+class ProfileCredential(DelegatingCredential):
     """The credential of a profile in the config file, read at first use.
 
     For a ``client_credentials`` profile, a ``ClientCredentials`` client whose secret
@@ -234,17 +235,6 @@ class ProfileCredential(Credential):
             credential = await RUNTIME.run_blocking(lambda: self.credential)
         return await credential.aget_token()
 
-    def invalidate(self, token: Token) -> bool:
-        """Pass a rejected token on to the profile's credential."""
-        resolved = self._resolved
-        return resolved.invalidate(token) if resolved is not None else False
-
-    async def ainvalidate(self, token: Token) -> bool:
-        """``invalidate`` for async code."""
-        resolved = self._resolved
-        return await resolved.ainvalidate(token) if resolved is not None else False
-
-    def peek(self, now: float) -> Token | None:
-        """The resolved credential's fresh token at hand, if any."""
-        resolved = self._resolved
-        return resolved.peek(now) if resolved is not None else None
+    @property
+    def _delegate(self) -> Credential | None:
+        return self._resolved

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Sequence
 
 from authwire._core.token import Token
+from authwire.credentials._delegating import DelegatingCredential
 from authwire.credentials.base import Credential
 from authwire.errors import ConfigurationError, CredentialUnavailable
 
@@ -25,7 +26,7 @@ def _reason(exc: CredentialUnavailable) -> str:
     return exc.message.splitlines()[0] if exc.message else type(exc).__name__
 
 
-class CredentialChain(Credential):
+class CredentialChain(DelegatingCredential):
     """The first of several credentials that has a token to give.
 
     Args:
@@ -112,20 +113,9 @@ class CredentialChain(Credential):
             return token
         raise self._unavailable(attempts)
 
-    def invalidate(self, token: Token) -> bool:
-        """Pass a rejected token to the chosen source."""
-        chosen = self._chosen
-        return chosen.invalidate(token) if chosen is not None else False
-
-    async def ainvalidate(self, token: Token) -> bool:
-        """``invalidate`` for async code."""
-        chosen = self._chosen
-        return await chosen.ainvalidate(token) if chosen is not None else False
-
-    def peek(self, now: float) -> Token | None:
-        """The chosen source's fresh token at hand, if any."""
-        chosen = self._chosen
-        return chosen.peek(now) if chosen is not None else None
+    @property
+    def _delegate(self) -> Credential | None:
+        return self._chosen
 
 
 _default: Credential | None = None

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from authwire._core.token import Token
+from authwire.credentials._delegating import DelegatingCredential
 from authwire.credentials.base import Credential
 from authwire.errors import ConfigurationError, CredentialUnavailable
 
@@ -30,7 +31,7 @@ _CLIENT_VARIABLES: Final = (
 )
 
 
-class EnvironmentCredential(Credential):
+class EnvironmentCredential(DelegatingCredential):
     """The credential the environment describes, read at first use.
 
     * ``AUTHWIRE_TOKEN``: a static bearer token (``StaticToken``); it wins over the rest.
@@ -135,17 +136,6 @@ class EnvironmentCredential(Credential):
         """``get_token`` for asyncio and trio."""
         return await self._resolve().aget_token()
 
-    def invalidate(self, token: Token) -> bool:
-        """Pass a rejected token on to the environment's credential."""
-        resolved = self._resolved
-        return resolved.invalidate(token) if resolved is not None else False
-
-    async def ainvalidate(self, token: Token) -> bool:
-        """``invalidate`` for async code."""
-        resolved = self._resolved
-        return await resolved.ainvalidate(token) if resolved is not None else False
-
-    def peek(self, now: float) -> Token | None:
-        """The resolved credential's fresh token at hand, if any."""
-        resolved = self._resolved
-        return resolved.peek(now) if resolved is not None else None
+    @property
+    def _delegate(self) -> Credential | None:
+        return self._resolved
