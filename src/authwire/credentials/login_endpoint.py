@@ -9,13 +9,13 @@ and the bearer scheme logs in again after a 401.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, Final, Literal
 
 from authwire._core.flow import Flow
 from authwire._core.http import Headers, HttpRequest, HttpResponse, form_body
+from authwire._core.oauth2.token_response import finite_number
 from authwire._core.origin import require_secure
 from authwire._core.redact import Secret, redact_text, redact_url, reveal, snippet
 from authwire._core.retry import DEFAULT_RETRY, RetryPolicy, send_with_retries
@@ -64,21 +64,6 @@ def _get(data: Any, path: Path) -> Any:
     return data
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return None
-    else:
-        return None
-    return number if math.isfinite(number) else None
-
-
 def expiry_from(name: str, value: Any, received_at: float) -> float | None:
     """The expiry (epoch seconds) meant by field ``name`` holding ``value``.
 
@@ -89,7 +74,7 @@ def expiry_from(name: str, value: Any, received_at: float) -> float | None:
     Returns:
         The expiry, or ``None`` if ``value`` is no kind of expiry.
     """
-    number = _number(value)
+    number = finite_number(value)
     if number is None:
         if isinstance(value, str) and value.strip():
             try:
@@ -279,7 +264,7 @@ def parse_login_response(response: HttpResponse, spec: LoginSpec, *, received_at
             if expires_at is not None:
                 break
     if expires_at is None:
-        exp = _number(decode_jwt_claims(access_token).get("exp"))
+        exp = finite_number(decode_jwt_claims(access_token).get("exp"))
         if exp is not None:
             expires_at = exp
     return Token(access_token=access_token, expires_at=expires_at, issued_at=received_at)

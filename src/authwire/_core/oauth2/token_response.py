@@ -20,7 +20,7 @@ from authwire._core.redact import redact_text, redact_url, snippet
 from authwire._core.token import Token, decode_jwt_claims
 from authwire.errors import InvalidTokenResponse, TokenRequestError
 
-__all__ = ["parse_token_response"]
+__all__ = ["finite_number", "parse_token_response"]
 
 _KNOWN: Final = frozenset(
     {
@@ -35,8 +35,15 @@ _KNOWN: Final = frozenset(
 )
 
 
-def _number(value: Any) -> float | None:
-    """A finite number from a JSON number or numeric string; ``None`` if it is neither."""
+def finite_number(value: Any) -> float | None:
+    """A finite number from a JSON number or numeric string; ``None`` if it is neither.
+
+    Args:
+        value: A decoded JSON value.
+
+    Returns:
+        The number (booleans, NaN and infinities are not numbers here), or ``None``.
+    """
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
@@ -141,12 +148,12 @@ def parse_token_response(
 
     expires_at: float | None = None
     if "expires_in" in data and data["expires_in"] is not None:
-        expires_in = _number(data["expires_in"])
+        expires_in = finite_number(data["expires_in"])
         if expires_in is None:
             raise invalid("expires_in is not a number")
         expires_at = received_at + max(expires_in, 0.0)
     else:
-        exp = _number(decode_jwt_claims(access_token).get("exp"))
+        exp = finite_number(decode_jwt_claims(access_token).get("exp"))
         if exp is not None:
             expires_at = exp
 
@@ -165,7 +172,7 @@ def parse_token_response(
 
     refresh_expires_at: float | None = None
     if data.get("refresh_expires_in") is not None:
-        refresh_in = _number(data["refresh_expires_in"])
+        refresh_in = finite_number(data["refresh_expires_in"])
         if refresh_in is None:
             raise invalid("refresh_expires_in is not a number")
         # Keycloak sends 0 for "does not expire".
