@@ -11,7 +11,6 @@ so a mistake raises ``ConfigurationError`` before the first request.
 from __future__ import annotations
 
 import os
-import ssl
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -23,6 +22,7 @@ from authwire._core.schemes.base import AuthLike
 from authwire.errors import ConfigurationError
 from authwire.requests._auth import Auth, _Exchange
 from authwire.requests._convert import strip_added
+from authwire.requests._tls import ClientCertPools
 
 __all__ = ["DEFAULT_STATUS_TO_RETRY", "Session"]
 
@@ -42,7 +42,7 @@ def _path(value: Any, what: str) -> str:
     return path
 
 
-class _SessionAdapter(HTTPAdapter):
+class _SessionAdapter(ClientCertPools, HTTPAdapter):
     """The session's transport: retries, a client certificate and a TLS name.
 
     The certificate goes into an ``SSLContext`` per kind of verification (none, the
@@ -51,7 +51,7 @@ class _SessionAdapter(HTTPAdapter):
     host names cannot be switched to verify nothing.
     """
 
-    __attrs__ = [*HTTPAdapter.__attrs__, "server_hostname"]  # noqa: RUF012 (requests pickles these)
+    __attrs__ = [*HTTPAdapter.__attrs__, "_authwire_server_hostname"]  # noqa: RUF012 (requests pickles these)
 
     def __init__(
         self,
@@ -60,43 +60,8 @@ class _SessionAdapter(HTTPAdapter):
         certificate: Any,
         server_hostname: str | None,
     ) -> None:
-        self.certificate = certificate
-        self.server_hostname = server_hostname
-        self._contexts: dict[str, ssl.SSLContext] = {}
+        self._authwire_setup(certificate, server_hostname)
         super().__init__(max_retries=max_retries)
-
-    def _context(self, verify: Any) -> ssl.SSLContext:
-        kind = "none" if verify is False else "default" if verify in (True, None) else "own"
-        context = self._contexts.get(kind)
-        if context is None:
-            if kind == "default":
-                context = ssl.create_default_context()
-            else:
-                # No CAs of its own: urllib3 loads the bundle requests passes as ca_certs.
-                context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-                if kind == "none":
-                    context.check_hostname = False
-                    context.verify_mode = ssl.CERT_NONE
-            self.certificate.load_into(context)
-            context = self._contexts.setdefault(kind, context)
-        return context
-
-    def build_connection_pool_key_attributes(
-        self, request: requests.PreparedRequest, verify: Any, cert: Any = None
-    ) -> Any:
-        """Add the client-certificate context and the TLS name to the pool key."""
-        host_params: dict[str, Any]
-        pool_kwargs: dict[str, Any]
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(  # type: ignore[assignment]
-            request, verify, cert
-        )
-        if host_params.get("scheme") == "https":
-            if self.certificate is not None:
-                pool_kwargs["ssl_context"] = self._context(verify)
-            if self.server_hostname is not None:
-                pool_kwargs["server_hostname"] = self.server_hostname
-                pool_kwargs["assert_hostname"] = self.server_hostname
-        return host_params, pool_kwargs
 
 
 def _retry(

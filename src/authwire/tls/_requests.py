@@ -9,67 +9,21 @@ the pool key; urllib3 loads a CA bundle passed by requests into the "own" contex
 
 from __future__ import annotations
 
-import ssl
 from typing import TYPE_CHECKING, Any
 
 from requests.adapters import HTTPAdapter
 
 from authwire._core.schemes.base import AuthLike
 from authwire.requests import AuthAdapter
+from authwire.requests._tls import ClientCertPools
 
 if TYPE_CHECKING:
-    import requests
-
     from authwire.tls._certificate import ClientCertificate
 
 __all__ = ["TLSAdapter", "TLSAuthAdapter", "tls_adapter"]
 
 
-class _TLSPools:
-    """Gives every HTTPS pool (direct or through a proxy) a context with the certificate."""
-
-    _authwire_certificate: ClientCertificate
-    _authwire_server_hostname: str | None
-    _authwire_contexts: dict[str, ssl.SSLContext]
-
-    def _authwire_setup(self, certificate: ClientCertificate, server_hostname: str | None) -> None:
-        self._authwire_certificate = certificate
-        self._authwire_server_hostname = server_hostname
-        self._authwire_contexts = {}
-
-    def _authwire_context(self, verify: Any) -> ssl.SSLContext:
-        kind = "none" if verify is False else "default" if verify in (True, None) else "own"
-        context = self._authwire_contexts.get(kind)
-        if context is None:
-            if kind == "default":
-                context = ssl.create_default_context()
-            else:
-                context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-                if kind == "none":
-                    context.check_hostname = False
-                    context.verify_mode = ssl.CERT_NONE
-            self._authwire_certificate.load_into(context)
-            context = self._authwire_contexts.setdefault(kind, context)
-        return context
-
-    def build_connection_pool_key_attributes(
-        self, request: requests.PreparedRequest, verify: Any, cert: Any = None
-    ) -> Any:
-        """Add the client-certificate context and the TLS name to the pool key."""
-        host_params: dict[str, Any]
-        pool_kwargs: dict[str, Any]
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(  # type: ignore[misc]
-            request, verify, cert
-        )
-        if host_params.get("scheme") == "https":
-            pool_kwargs["ssl_context"] = self._authwire_context(verify)
-            if self._authwire_server_hostname:
-                pool_kwargs["server_hostname"] = self._authwire_server_hostname
-                pool_kwargs["assert_hostname"] = self._authwire_server_hostname
-        return host_params, pool_kwargs
-
-
-class TLSAdapter(_TLSPools, HTTPAdapter):
+class TLSAdapter(ClientCertPools, HTTPAdapter):
     """An ``HTTPAdapter`` whose HTTPS connections present a client certificate.
 
     Args:
@@ -88,7 +42,7 @@ class TLSAdapter(_TLSPools, HTTPAdapter):
         super().__init__(**adapter_kwargs)
 
 
-class TLSAuthAdapter(_TLSPools, AuthAdapter):
+class TLSAuthAdapter(ClientCertPools, AuthAdapter):
     """An ``authwire.requests.AuthAdapter`` whose HTTPS connections present a certificate.
 
     Args:

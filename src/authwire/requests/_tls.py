@@ -1,0 +1,75 @@
+"""Client certificates and TLS names for requests' HTTPS pools. Strictly private module.
+
+One mixin serves ``authwire.requests.Session``'s own adapter and the public
+``authwire.tls`` adapters. Server verification follows requests' own ``verify=`` (session
+or per request). urllib3 adapts a given ``SSLContext`` to each request's ``verify``, and a
+context that checks host names cannot be switched to verify nothing, so the adapter keeps
+one context per kind of verification (none, the system CAs, a CA bundle of one's own) and
+puts the right one in the pool key; urllib3 loads a CA bundle passed by requests into the
+"own" context.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import requests
+
+    from authwire.tls._certificate import ClientCertificate
+
+__all__ = ["ClientCertPools"]
+
+
+class ClientCertPools:
+    """Mix into an ``HTTPAdapter``: HTTPS pools get the certificate's context and TLS name.
+
+    Call ``_authwire_setup`` in ``__init__`` before the adapter's own ``__init__``.
+    """
+
+    _authwire_certificate: ClientCertificate | None
+    _authwire_server_hostname: str | None
+    _authwire_contexts: dict[str, ssl.SSLContext]
+
+    def _authwire_setup(
+        self, certificate: ClientCertificate | None, server_hostname: str | None
+    ) -> None:
+        self._authwire_certificate = certificate
+        self._authwire_server_hostname = server_hostname
+        self._authwire_contexts = {}
+
+    def _authwire_context(self, certificate: ClientCertificate, verify: Any) -> ssl.SSLContext:
+        kind = "none" if verify is False else "default" if verify in (True, None) else "own"
+        context = self._authwire_contexts.get(kind)
+        if context is None:
+            if kind == "default":
+                context = ssl.create_default_context()
+            else:
+                # No CAs of its own: urllib3 loads the bundle requests passes as ca_certs.
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                if kind == "none":
+                    context.check_hostname = False
+                    context.verify_mode = ssl.CERT_NONE
+            certificate.load_into(context)
+            context = self._authwire_contexts.setdefault(kind, context)
+        return context
+
+    def build_connection_pool_key_attributes(
+        self, request: requests.PreparedRequest, verify: Any, cert: Any = None
+    ) -> Any:
+        """Add the client-certificate context and the TLS name to the pool key."""
+        host_params: dict[str, Any]
+        pool_kwargs: dict[str, Any]
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(  # type: ignore[misc]
+            request, verify, cert
+        )
+        if host_params.get("scheme") == "https":
+            if self._authwire_certificate is not None:
+                pool_kwargs["ssl_context"] = self._authwire_context(
+                    self._authwire_certificate, verify
+                )
+            if self._authwire_server_hostname:
+                pool_kwargs["server_hostname"] = self._authwire_server_hostname
+                pool_kwargs["assert_hostname"] = self._authwire_server_hostname
+        return host_params, pool_kwargs
