@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from authwire._core.flow import Call, Flow, Sleep
-from authwire._core.http import Headers, HttpRequest, HttpResponse, form_body
+from authwire._core.http import HttpRequest, HttpResponse
 from authwire._core.oauth2.grants import token_flow
-from authwire._core.oauth2.token_request import TokenEndpoint
+from authwire._core.oauth2.token_request import TokenEndpoint, build_form_request
 from authwire._core.redact import redact_url, snippet
 from authwire._core.retry import DEFAULT_RETRY, RetryPolicy, send_with_retries
 from authwire._core.token import Token
@@ -74,27 +74,7 @@ def build_device_authorization_request(
     url: str, endpoint: TokenEndpoint, *, now: float | None = None
 ) -> HttpRequest:
     """The ``POST`` to the device authorization endpoint (section 3.1)."""
-    form: dict[str, str] = {}
-    headers = {
-        "Accept": "application/json",
-        "Content-Type": "application/x-www-form-urlencoded",
-    }
-    added = endpoint.client.apply(form, headers, audience=endpoint.url, now=now)
-    pairs = list(form.items())
-    if endpoint.scope:
-        pairs.append(("scope", endpoint.scope))
-    if endpoint.audience:
-        pairs.append(("audience", endpoint.audience))
-    pairs.extend(("resource", r) for r in endpoint.resource)
-    pairs.extend((k, v) for k, v in endpoint.extra if k not in form)
-    headers.update(dict(endpoint.headers))
-    return HttpRequest(
-        method="POST",
-        url=url,
-        headers=Headers(headers),
-        body=form_body(pairs),
-        secrets=(*endpoint.client.secrets, *added),
-    )
+    return build_form_request(url, endpoint, {}, now=now)
 
 
 def parse_device_authorization_response(

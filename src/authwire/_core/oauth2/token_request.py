@@ -12,7 +12,7 @@ from typing import Any
 from authwire._core.http import Headers, HttpRequest, form_body
 from authwire._core.oauth2.client_auth import ClientAuth
 
-__all__ = ["TokenEndpoint", "build_token_request", "normalize_scope"]
+__all__ = ["TokenEndpoint", "build_form_request", "build_token_request", "normalize_scope"]
 
 
 def normalize_scope(scope: str | Iterable[str] | None) -> str | None:
@@ -72,6 +72,30 @@ def build_token_request(
     for key, value in (params or {}).items():
         if value is not None:
             form[key] = value
+    return build_form_request(
+        endpoint.url, endpoint, form, secrets=secrets, include_scope=include_scope, now=now
+    )
+
+
+def build_form_request(
+    url: str,
+    endpoint: TokenEndpoint,
+    form: dict[str, str],
+    *,
+    secrets: Sequence[str] = (),
+    include_scope: bool = True,
+    now: float | None = None,
+) -> HttpRequest:
+    """A form ``POST`` to ``url`` authenticated as ``endpoint``'s client.
+
+    Args:
+        url: Where to post (the token endpoint, or another of the server's endpoints).
+        endpoint: The client, its scope, audience, resources, extra fields and headers.
+        form: The request's own fields; the client authentication is added to it.
+        secrets: Values in ``form`` that must never be shown.
+        include_scope: Send the endpoint's scope, audience and resources.
+        now: The time for client assertions (epoch seconds). Default: the system clock.
+    """
     headers: dict[str, str] = {
         "Accept": "application/json",
         "Content-Type": "application/x-www-form-urlencoded",
@@ -88,7 +112,7 @@ def build_token_request(
     headers.update(dict(endpoint.headers))
     return HttpRequest(
         method="POST",
-        url=endpoint.url,
+        url=url,
         headers=Headers(headers),
         body=form_body(pairs),
         secrets=(*endpoint.client.secrets, *secrets, *added),
