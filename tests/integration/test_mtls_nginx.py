@@ -142,9 +142,12 @@ def test_composed_with_an_api_key_on_requests(mtls: MtlsServer) -> None:
 
 
 def test_composed_with_an_api_key_on_httpx(mtls: MtlsServer) -> None:
-    """On httpx the certificate goes in the transport and `cert + ApiKey` in the Auth."""
+    """On httpx the certificate goes in the transport and the ApiKey in the Auth."""
     cert = authwire.ClientCertificate(mtls.p12, password=KEY_PASSWORD)
-    auth = authwire.httpx.Auth(cert + authwire.ApiKey("k-456", header="X-Api-Key"))
+    key = authwire.ApiKey("k-456", header="X-Api-Key")
+    with pytest.raises(ConfigurationError, match=r"cert\.httpx_transport"):
+        authwire.httpx.Auth(cert + key)  # an auth object cannot present a certificate
+    auth = authwire.httpx.Auth(key)
     with httpx.Client(transport=cert.httpx_transport(verify=mtls.ca), auth=auth) as client:
         response = client.get(mtls.url)
     assert response.status_code == 200

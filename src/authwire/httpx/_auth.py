@@ -14,6 +14,7 @@ just before a hop to another origin is sent; a ``trace`` the user set is still c
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,9 @@ __all__ = ["Auth"]
 _SEND_HEADERS = "send_request_headers.started"
 #: Request extension holding the attempt whose params and cookies a same-origin hop keeps.
 _ATTEMPT = "authwire.attempt"
+
+#: The module of ``ClientCertificate``, which an auth object cannot present.
+_CERTIFICATES = "authwire.tls._certificate"
 
 
 def _restore(core_request: Any, attempt: Attempt) -> None:
@@ -98,6 +102,10 @@ class Auth(httpx.Auth):
         origins: Origins the credentials may go to; default: the first request's.
         allow_insecure: Permit plain ``http://`` to hosts other than loopback.
 
+    Raises:
+        ConfigurationError: If ``auth`` holds a ``ClientCertificate``, which an auth object
+            cannot present (it travels in the TLS handshake); the message says what to use.
+
     Example:
         >>> import httpx, authwire, authwire.httpx
         >>> auth = authwire.httpx.Auth(authwire.ApiKey("k-123"))
@@ -112,6 +120,10 @@ class Auth(httpx.Auth):
         allow_insecure: bool = False,
     ) -> None:
         self.scheme = as_scheme(auth)
+        if _CERTIFICATES in sys.modules:  # no certificate exists before its module loads
+            from authwire.tls._certificate import refuse_in_auth
+
+            refuse_in_auth(self.scheme, "authwire.httpx.Auth")
         self.guard = OriginGuard(
             origins, allow_insecure=allow_insecure, requires_secure=self.scheme.requires_secure
         )

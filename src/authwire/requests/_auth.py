@@ -9,6 +9,7 @@ origin, before requests copies the request for the next hop).
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -33,6 +34,9 @@ from authwire.requests._convert import (
 __all__ = ["Auth"]
 
 _now = time.time  # one global look-up on the hot path, not two
+
+#: The module of ``ClientCertificate``, which an auth object cannot present.
+_CERTIFICATES = "authwire.tls._certificate"
 
 Send = Callable[..., requests.Response]
 
@@ -91,6 +95,10 @@ class Auth(requests.auth.AuthBase):
         origins: Origins the credentials may go to; default: the first request's.
         allow_insecure: Permit plain ``http://`` to hosts other than loopback.
 
+    Raises:
+        ConfigurationError: If ``auth`` holds a ``ClientCertificate``, which an auth object
+            cannot present (it travels in the TLS handshake); the message says what to use.
+
     Example:
         >>> import authwire, authwire.requests, requests
         >>> session = requests.Session()
@@ -105,6 +113,10 @@ class Auth(requests.auth.AuthBase):
         allow_insecure: bool = False,
     ) -> None:
         self.scheme = as_scheme(auth)
+        if _CERTIFICATES in sys.modules:  # no certificate exists before its module loads
+            from authwire.tls._certificate import refuse_in_auth
+
+            refuse_in_auth(self.scheme, "authwire.requests.Auth")
         self.guard = OriginGuard(
             origins, allow_insecure=allow_insecure, requires_secure=self.scheme.requires_secure
         )

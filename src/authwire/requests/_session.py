@@ -11,6 +11,7 @@ so a mistake raises ``ConfigurationError`` before the first request.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -18,7 +19,7 @@ import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
 from urllib3.util.retry import Retry
 
-from authwire._core.schemes.base import AuthLike
+from authwire._core.schemes.base import AuthLike, AuthScheme
 from authwire.errors import ConfigurationError
 from authwire.requests._auth import Auth, _Exchange
 from authwire.requests._convert import strip_added
@@ -123,6 +124,22 @@ def _auth(auth: Any, origins: Iterable[str] | str | None, allow_insecure: bool) 
         raise ConfigurationError(str(exc)) from None
 
 
+def _without_certificate(auth: Any, cert_given: bool) -> Any:
+    """``auth`` without its ``ClientCertificate`` (``None`` if nothing else is left)."""
+    if "authwire.tls._certificate" not in sys.modules:
+        return auth  # no certificate exists before its module is loaded
+    from authwire.tls._certificate import split_client_certificate
+
+    if not isinstance(auth, AuthScheme):
+        return auth
+    found, rest = split_client_certificate(auth)
+    if found is not None and cert_given:
+        raise ConfigurationError(
+            "a ClientCertificate is both in auth and given as cert=; pass it once"
+        )
+    return rest
+
+
 def _client_certificate(cert: Any, cert_password: Any, auth: Any) -> Any:
     """The ``ClientCertificate`` for ``cert`` (or found in ``auth``), checked now."""
     from authwire._core.redact import reveal
@@ -168,7 +185,8 @@ class Session(requests.Session):
             certificate and key, a ``(cert, key)`` pair of PEM files, ``(cert, key,
             password)`` for an encrypted key, or a PKCS#12 file. Checked (files, password,
             key matching the certificate) at construction. A ``ClientCertificate`` inside
-            ``auth`` (``ClientCertificate(...) + ApiKey(...)``) is used too.
+            ``auth`` (``ClientCertificate(...) + ApiKey(...)``) is presented too, and the
+            rest of ``auth`` applied; one both there and here is a ``ConfigurationError``.
         cert_password: The password of an encrypted key or PKCS#12 file (a ``str`` or
             ``authwire.Secret``); never shown in an error.
         verify: ``True`` (default) verifies servers against the default CA bundle, a path
@@ -260,8 +278,9 @@ class Session(requests.Session):
                 raise ConfigurationError(
                     "adapters must map URL prefixes to requests transport adapters"
                 )
-        the_auth = _auth(auth, origins, allow_insecure)
         certificate = _client_certificate(cert, cert_password, auth)
+        # The session's transport presents the certificate: the auth object gets the rest.
+        the_auth = _auth(_without_certificate(auth, cert is not None), origins, allow_insecure)
 
         super().__init__()
         self.auth = the_auth

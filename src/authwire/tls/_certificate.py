@@ -37,7 +37,12 @@ if TYPE_CHECKING:
 
     from authwire._core.schemes.base import AuthLike
 
-__all__ = ["ClientCertificate", "find_client_certificate"]
+__all__ = [
+    "ClientCertificate",
+    "find_client_certificate",
+    "refuse_in_auth",
+    "split_client_certificate",
+]
 
 _PKCS12_SUFFIXES = (".p12", ".pfx")
 _ENCRYPTED_MARKERS = (b"BEGIN ENCRYPTED PRIVATE KEY", b"Proc-Type: 4,ENCRYPTED")
@@ -307,3 +312,63 @@ def find_client_certificate(auth: object) -> ClientCertificate | None:
         if isinstance(part, ClientCertificate):
             return part
     return None
+
+
+def split_client_certificate(
+    auth: AuthScheme,
+) -> tuple[ClientCertificate | None, AuthScheme | None]:
+    """``auth``'s client certificate, and ``auth`` without it (``None`` if nothing is left).
+
+    For the integrations that present the certificate in the TLS handshake themselves
+    (``authwire.Session``, ``ClientCertificate.requests_adapter``) and apply the rest.
+
+    Raises:
+        ConfigurationError: If ``auth`` holds more than one certificate (a TLS connection
+            presents one).
+    """
+    if isinstance(auth, ClientCertificate):
+        return auth, None
+    parts: tuple[AuthScheme, ...] = getattr(auth, "parts", ())
+    certificates = [part for part in parts if isinstance(part, ClientCertificate)]
+    if not certificates:
+        return None, auth
+    if len(certificates) > 1:
+        raise ConfigurationError(
+            "an auth holds more than one ClientCertificate; a TLS connection presents one"
+        )
+    rest = [part for part in parts if not isinstance(part, ClientCertificate)]
+    if len(rest) == 1:
+        return certificates[0], rest[0]
+    from authwire._core.schemes.combined import CombinedAuth
+
+    return certificates[0], CombinedAuth(*rest)
+
+
+def refuse_in_auth(auth: AuthScheme, integration: str) -> None:
+    """Raise if ``auth`` holds a ``ClientCertificate``: ``integration`` cannot present it.
+
+    An auth object (``requests`` ``AuthBase``, ``httpx.Auth``) only changes the request;
+    the certificate travels in the TLS handshake, which belongs to the transport. Without
+    this check the certificate would silently not be sent.
+
+    Raises:
+        ConfigurationError: Saying how to present the certificate instead.
+    """
+    certificate, _rest = split_client_certificate(auth)
+    if certificate is None:
+        return
+    if integration == "authwire.httpx.Auth":
+        instead = (
+            "present it with the transport: httpx.Client(transport=cert.httpx_transport(), "
+            "auth=authwire.httpx.Auth(...the other credentials...)) "
+            "(cert.httpx_async_transport() for httpx.AsyncClient)"
+        )
+    else:
+        instead = (
+            "use authwire.Session(auth=..., cert=cert), or mount "
+            "cert.requests_adapter(auth=...the other credentials...) on a requests.Session"
+        )
+    raise ConfigurationError(
+        f"{integration} cannot present a client certificate ({certificate!r}): it travels "
+        f"in the TLS handshake, which an auth object does not control; {instead}"
+    )

@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from requests.adapters import HTTPAdapter
 
-from authwire._core.schemes.base import AuthLike
+from authwire._core.schemes.base import AuthLike, as_scheme
+from authwire.errors import ConfigurationError
 from authwire.requests import AuthAdapter
 from authwire.requests._tls import ClientCertPools
+from authwire.tls._certificate import split_client_certificate
 
 if TYPE_CHECKING:
     from authwire.tls._certificate import ClientCertificate
@@ -70,7 +72,22 @@ def tls_adapter(
     server_hostname: str | None,
     **adapter_kwargs: Any,
 ) -> HTTPAdapter:
-    """A ``TLSAdapter``, or a ``TLSAuthAdapter`` when there are credentials to apply."""
+    """A ``TLSAdapter``, or a ``TLSAuthAdapter`` when there are credentials to apply.
+
+    The adapter presents ``certificate`` itself, so a certificate inside ``auth``
+    (``cert.requests_adapter(auth=cert + key)``) is taken out of the auth object, which
+    could not present it and refuses one.
+
+    Raises:
+        ConfigurationError: If ``auth`` holds a different certificate.
+    """
+    if auth is not None:
+        found, auth = split_client_certificate(as_scheme(auth))
+        if found is not None and found is not certificate:
+            raise ConfigurationError(
+                "auth holds a different ClientCertificate from the one this adapter "
+                "presents; a TLS connection presents one"
+            )
     if auth is None:
         return TLSAdapter(certificate, server_hostname, **adapter_kwargs)
     return TLSAuthAdapter(auth, certificate, server_hostname, **adapter_kwargs)
