@@ -86,10 +86,8 @@ def terminal() -> Iterator[Terminal]:
         made.close()
 
 
-def test_device_login_screen(
-    terminal: Terminal, oidc: OidcProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The screen shows URL, code, QR code and countdown; approval ends it; no secret shown."""
+def device_profile(oidc: OidcProvider, tmp_path: Path, scope: str) -> dict[str, str]:
+    """Add a device-code profile ``api`` with the CLI; the environment to run it in."""
     env = {
         "AUTHWIRE_CONFIG": str(tmp_path / "config.toml"),
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
@@ -99,13 +97,21 @@ def test_device_login_screen(
     }
     added = subprocess.run(
         [AUTHWIRE, "profile", "add", "api", "--issuer", oidc.issuer, "--client-id",
-         PUBLIC_CLIENT, "--grant", "device_code", "--scope", "openid offline_access api:read"],
+         PUBLIC_CLIENT, "--grant", "device_code", "--scope", scope],
         env={**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=60,
     )  # fmt: skip
     assert added.returncode == 0, added.stderr
+    return env
+
+
+def test_device_login_screen(
+    terminal: Terminal, oidc: OidcProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The screen shows URL, code, QR code and countdown; approval ends it; no secret shown."""
+    env = device_profile(oidc, tmp_path, scope="openid offline_access api:read")
     terminal.start(f"{AUTHWIRE} login --poll-interval 0.2", env)
 
     first = terminal.wait_for(r"expires in \d+:\d\d")
@@ -168,22 +174,7 @@ def test_ctrl_c_stops_a_device_login(
     terminal: Terminal, oidc: OidcProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Ctrl-C during the countdown exits 130, says so, and saves no login."""
-    env = {
-        "AUTHWIRE_CONFIG": str(tmp_path / "config.toml"),
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "TERM": "xterm-256color",
-        "LANG": "C.UTF-8",
-    }
-    added = subprocess.run(
-        [AUTHWIRE, "profile", "add", "api", "--issuer", oidc.issuer, "--client-id",
-         PUBLIC_CLIENT, "--grant", "device_code", "--scope", "openid api:read"],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )  # fmt: skip
-    assert added.returncode == 0, added.stderr
+    env = device_profile(oidc, tmp_path, scope="openid api:read")
     terminal.start(f"{AUTHWIRE} login --no-qr --poll-interval 0.2", env)
     shown = terminal.wait_for(r"expires in \d+:\d\d")
     assert "▀" not in shown  # --no-qr
