@@ -72,6 +72,36 @@ def _headers(request: HttpRequest) -> dict[str, str]:
     return headers
 
 
+def _add_chunk(body: bytearray, chunk: bytes, request: HttpRequest, status: int) -> None:
+    """Append ``chunk`` to ``body``; refuse a body over ``MAX_BODY`` bytes."""
+    body += chunk
+    if len(body) > MAX_BODY:
+        raise _too_large(request, status)
+
+
+def _httpx_request(
+    client: httpx.Client | httpx.AsyncClient, request: HttpRequest, timeout: float
+) -> httpx.Request:
+    return client.build_request(
+        request.method,
+        request.url,
+        headers=_headers(request),
+        content=request.body,
+        timeout=timeout,
+    )
+
+
+def _httpx_response(
+    response: httpx.Response, body: bytearray, request: HttpRequest
+) -> HttpResponse:
+    return HttpResponse(
+        status=response.status_code,
+        headers=Headers(response.headers.multi_items()),
+        body=bytes(body),
+        url=request.url,
+    )
+
+
 class HttpxSender:
     """A ``Sender`` over an ``httpx.Client``. Strictly private."""
 
@@ -90,28 +120,15 @@ class HttpxSender:
     def send(self, request: HttpRequest) -> HttpResponse:
         httpx = self._httpx
         try:
-            req = self._client.build_request(
-                request.method,
-                request.url,
-                headers=_headers(request),
-                content=request.body,
-                timeout=self._timeout,
-            )
+            req = _httpx_request(self._client, request, self._timeout)
             response = self._client.send(req, stream=True, follow_redirects=False)
             try:
                 body = bytearray()
                 for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) > MAX_BODY:
-                        raise _too_large(request, response.status_code)
+                    _add_chunk(body, chunk, request, response.status_code)
             finally:
                 response.close()
-            return HttpResponse(
-                status=response.status_code,
-                headers=Headers(response.headers.multi_items()),
-                body=bytes(body),
-                url=request.url,
-            )
+            return _httpx_response(response, body, request)
         except httpx.HTTPError as exc:
             raise _unreachable(request, exc) from exc
 
@@ -148,9 +165,7 @@ class RequestsSender:
             with response:
                 body = bytearray()
                 for chunk in response.iter_content(chunk_size=65536):
-                    body += chunk
-                    if len(body) > MAX_BODY:
-                        raise _too_large(request, response.status_code)
+                    _add_chunk(body, chunk, request, response.status_code)
                 pairs: list[tuple[str, str]] = []
                 raw_headers: Any = response.raw.headers if response.raw is not None else None
                 if raw_headers is not None and hasattr(raw_headers, "items"):
@@ -184,28 +199,15 @@ class AsyncHttpxSender:
     async def send(self, request: HttpRequest) -> HttpResponse:
         httpx = self._httpx
         try:
-            req = self._client.build_request(
-                request.method,
-                request.url,
-                headers=_headers(request),
-                content=request.body,
-                timeout=self._timeout,
-            )
+            req = _httpx_request(self._client, request, self._timeout)
             response = await self._client.send(req, stream=True, follow_redirects=False)
             try:
                 body = bytearray()
                 async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > MAX_BODY:
-                        raise _too_large(request, response.status_code)
+                    _add_chunk(body, chunk, request, response.status_code)
             finally:
                 await response.aclose()
-            return HttpResponse(
-                status=response.status_code,
-                headers=Headers(response.headers.multi_items()),
-                body=bytes(body),
-                url=request.url,
-            )
+            return _httpx_response(response, body, request)
         except httpx.HTTPError as exc:
             raise _unreachable(request, exc) from exc
 
