@@ -12,7 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -181,20 +181,32 @@ class StallingProxy:
         self.server.server_close()
 
 
-@pytest.mark.slow
-def test_sigkilled_refresher_hands_over_to_a_waiter(server: TokenServer, tmp_path: Path) -> None:
-    """A refresher killed mid-request frees the lock; the waiter fetches; the file stays valid."""
-    folder = tmp_path / "cache"
+def sigkill_handover(
+    server: TokenServer,
+    spec: str,
+    tmp_path: Path,
+    *,
+    env: dict[str, str] | None = None,
+    while_a_refreshes: Callable[[], object] = lambda: None,
+) -> tuple[dict[str, Any], int]:
+    """A refreshes through a ``StallingProxy``, B queues behind it, A is SIGKILLed.
+
+    Checks that B waited for A instead of asking the endpoint itself, and calls
+    ``while_a_refreshes`` once A's token request is in flight.
+
+    Returns:
+        B's JSON result and the number of token requests the proxy saw.
+    """
     sync_a, sync_b = tmp_path / "a", tmp_path / "b"
     sync_a.mkdir()
     sync_b.mkdir()
-    spec = f"file:{folder}"
     b: subprocess.Popen[str] | None = None
     with StallingProxy(server.url + "/token") as proxy:
-        a = spawn("once", spec, proxy.url, str(sync_a))
+        a = spawn("once", spec, proxy.url, str(sync_a), env=env)
         try:
             wait_for(lambda: proxy.requests == 1, "A's token request")
-            b = spawn("once", spec, proxy.url, str(sync_b))
+            while_a_refreshes()
+            b = spawn("once", spec, proxy.url, str(sync_b), env=env)
             wait_for(lambda: any(sync_b.glob("ready-*")), "B to start")
             time.sleep(0.5)  # give B the time to queue on the lock
             # B waits for A's refresh instead of asking the endpoint itself.
@@ -202,14 +214,23 @@ def test_sigkilled_refresher_hands_over_to_a_waiter(server: TokenServer, tmp_pat
             assert b.poll() is None
             os.kill(a.pid, signal.SIGKILL)
             a.communicate()
+            # B takes over once the dead holder's lock is free (a lease: once it expires).
             (result,) = finish([b])
         finally:
             for proc in (a, b):
                 if proc is not None and proc.returncode is None:
                     proc.kill()
                     proc.communicate()
+    return result, proxy.requests
+
+
+@pytest.mark.slow
+def test_sigkilled_refresher_hands_over_to_a_waiter(server: TokenServer, tmp_path: Path) -> None:
+    """A refresher killed mid-request frees the lock; the waiter fetches; the file stays valid."""
+    folder = tmp_path / "cache"
+    result, proxy_requests = sigkill_handover(server, f"file:{folder}", tmp_path)
     assert [e["outcome"] for e in result["events"]] == ["fetched"]
-    assert proxy.requests == 2
+    assert proxy_requests == 2
     assert server.count("token") == 1  # B's; A's never reached the endpoint
     cached = FileCache(folder).get(next(folder.glob("*.json")).stem)
     assert cached is not None

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,12 +13,9 @@ import redis
 from tests.integration._redis import redis_or_skip
 from tests.integration.conftest import free_port
 from tests.integration.test_file_cache_processes import (
-    StallingProxy,
     assert_one_request_per_expiry,
-    finish,
     run_herd,
-    spawn,
-    wait_for,
+    sigkill_handover,
 )
 from tests.servers.token_server import CLIENT_ID, CLIENT_SECRET, TokenServer
 
@@ -67,33 +62,18 @@ def test_sigkilled_refresher_lease_expires_and_a_waiter_takes_over(
     server: TokenServer, redis_url: str, client: redis.Redis, tmp_path: Path
 ) -> None:
     """A refresher SIGKILLed while holding the lease: after the lease, a waiter fetches."""
-    sync_a, sync_b = tmp_path / "a", tmp_path / "b"
-    sync_a.mkdir()
-    sync_b.mkdir()
     env = dict(os.environ, HERD_LEASE="3")
-    b: subprocess.Popen[str] | None = None
-    with StallingProxy(server.url + "/token") as proxy:
-        a = spawn("once", redis_url, proxy.url, str(sync_a), env=env)
-        try:
-            wait_for(lambda: proxy.requests == 1, "A's token request")
-            (lease,) = client.keys("herd:*:lease")
-            b = spawn("once", redis_url, proxy.url, str(sync_b), env=env)
-            wait_for(lambda: any(sync_b.glob("ready-*")), "B to start")
-            time.sleep(0.5)  # give B the time to queue on the lease
-            # B waits for A's refresh instead of asking the endpoint itself.
-            assert proxy.requests == 1
-            assert b.poll() is None
-            os.kill(a.pid, signal.SIGKILL)
-            a.communicate()
-            # The dead holder's lease stays until it expires; then B takes over.
-            (result,) = finish([b])
-        finally:
-            for proc in (a, b):
-                if proc is not None and proc.returncode is None:
-                    proc.kill()
-                    proc.communicate()
+    leases: list[bytes] = []
+    result, proxy_requests = sigkill_handover(
+        server,
+        redis_url,
+        tmp_path,
+        env=env,
+        while_a_refreshes=lambda: leases.extend(client.keys("herd:*:lease")),
+    )
+    (lease,) = leases
     assert [e["outcome"] for e in result["events"]] == ["fetched"]
-    assert proxy.requests == 2
+    assert proxy_requests == 2
     assert server.count("token") == 1  # B's; A's never reached the endpoint
     assert client.exists(lease) == 0
     (key,) = [k for k in client.keys("herd:*") if not k.endswith(b":lease")]
