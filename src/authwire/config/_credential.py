@@ -19,7 +19,7 @@ from authwire._core.origin import require_secure
 from authwire._core.redact import Secret
 from authwire._core.token import Token
 from authwire.config._profiles import Profile, load_config
-from authwire.credentials._delegating import DelegatingCredential
+from authwire.credentials._delegating import ResolvingCredential
 from authwire.credentials.base import Credential, ManagedCredential
 from authwire.errors import (
     ConfigurationError,
@@ -120,7 +120,7 @@ class _ProfileLogin(ManagedCredential):
             raise
 
 
-class ProfileCredential(DelegatingCredential):
+class ProfileCredential(ResolvingCredential):
     """The credential of a profile in the config file, read at first use.
 
     For a ``client_credentials`` profile, a ``ClientCredentials`` client whose secret
@@ -208,13 +208,7 @@ class ProfileCredential(DelegatingCredential):
             CredentialUnavailable: No config file, or no such profile when none was named.
             ConfigurationError: A malformed file, or a named profile that is missing.
         """
-        resolved = self._resolved
-        if resolved is not None:
-            return resolved
-        with self._mutex:
-            if self._resolved is None:
-                self._resolved = self._build()
-            return self._resolved
+        return self._resolve()
 
     def get_token(self) -> Token:
         """A token for the profile.
@@ -234,7 +228,3 @@ class ProfileCredential(DelegatingCredential):
 
             credential = await RUNTIME.run_blocking(lambda: self.credential)
         return await credential.aget_token()
-
-    @property
-    def _delegate(self) -> Credential | None:
-        return self._resolved

@@ -1,18 +1,20 @@
 """``DelegatingCredential``: a credential that hands its tokens over to another one.
 
-Strictly private. ``CredentialChain``, ``EnvironmentCredential`` and ``ProfileCredential``
-pick or build the credential that does the work; once it is known, invalidation and
-``peek`` go to it, and before that there is nothing to invalidate or peek at.
+Strictly private. ``CredentialChain`` picks the credential that does the work;
+``EnvironmentCredential`` and ``ProfileCredential`` build it (``ResolvingCredential``).
+Once it is known, invalidation and ``peek`` go to it; before that there is nothing to
+invalidate or peek at.
 """
 
 from __future__ import annotations
 
 import abc
+import threading
 
 from authwire._core.token import Token
 from authwire.credentials.base import Credential
 
-__all__ = ["DelegatingCredential"]
+__all__ = ["DelegatingCredential", "ResolvingCredential"]
 
 
 class DelegatingCredential(Credential):
@@ -37,3 +39,31 @@ class DelegatingCredential(Credential):
         """The chosen credential's fresh token at hand, if any."""
         delegate = self._delegate
         return delegate.peek(now) if delegate is not None else None
+
+
+class ResolvingCredential(DelegatingCredential):
+    """A ``DelegatingCredential`` that builds its credential once, on first use.
+
+    Subclasses set ``self._resolved = None`` and ``self._mutex = threading.Lock()`` in
+    ``__init__`` and implement ``_build``.
+    """
+
+    _resolved: Credential | None
+    _mutex: threading.Lock
+
+    @abc.abstractmethod
+    def _build(self) -> Credential:
+        """Make the credential (called once, under the lock)."""
+
+    def _resolve(self) -> Credential:
+        resolved = self._resolved
+        if resolved is not None:
+            return resolved
+        with self._mutex:
+            if self._resolved is None:
+                self._resolved = self._build()
+            return self._resolved
+
+    @property
+    def _delegate(self) -> Credential | None:
+        return self._resolved

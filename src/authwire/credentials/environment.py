@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from authwire._core.token import Token
-from authwire.credentials._delegating import DelegatingCredential
+from authwire.credentials._delegating import ResolvingCredential
 from authwire.credentials.base import Credential
 from authwire.errors import ConfigurationError, CredentialUnavailable
 
@@ -31,7 +31,7 @@ _CLIENT_VARIABLES: Final = (
 )
 
 
-class EnvironmentCredential(DelegatingCredential):
+class EnvironmentCredential(ResolvingCredential):
     """The credential the environment describes, read at first use.
 
     * ``AUTHWIRE_TOKEN``: a static bearer token (``StaticToken``); it wins over the rest.
@@ -64,15 +64,6 @@ class EnvironmentCredential(DelegatingCredential):
     def __repr__(self) -> str:
         resolved = self._resolved
         return f"EnvironmentCredential({resolved!r})" if resolved else "EnvironmentCredential()"
-
-    def _resolve(self) -> Credential:
-        resolved = self._resolved
-        if resolved is not None:
-            return resolved
-        with self._mutex:
-            if self._resolved is None:
-                self._resolved = self._build()
-            return self._resolved
 
     def _build(self) -> Credential:
         env = os.environ if self._environ is None else self._environ
@@ -135,7 +126,3 @@ class EnvironmentCredential(DelegatingCredential):
     async def aget_token(self) -> Token:
         """``get_token`` for asyncio and trio."""
         return await self._resolve().aget_token()
-
-    @property
-    def _delegate(self) -> Credential | None:
-        return self._resolved
