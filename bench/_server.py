@@ -16,13 +16,13 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.servers.token_server import Handler, Server, State
+from tests.servers._base import LoopbackServer
+from tests.servers.token_server import Handler, State
 
 _times_lock = threading.Lock()
 _token_times: list[float] = []
@@ -60,12 +60,11 @@ class BenchHandler(Handler):
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _route
 
 
-class BenchServer(Server):
+class BenchServer(LoopbackServer[State]):
     request_queue_size = 128
 
     def __init__(self, state: State) -> None:
-        ThreadingHTTPServer.__init__(self, ("127.0.0.1", 0), BenchHandler)
-        self.state = state
+        super().__init__(state, BenchHandler)
 
 
 def main() -> None:
