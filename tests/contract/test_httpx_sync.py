@@ -38,7 +38,11 @@ class HttpxClient:
             trust_env=False,
             timeout=30,
             follow_redirects=True,
-            limits=httpx.Limits(max_connections=64),
+            # Keep-alive room for every connection: httpcore 1.0.9's pool closes a "surplus
+            # idle" connection by counting all connections (not idle ones) against the
+            # keep-alive limit (20), and can close one already assigned to a waiting thread,
+            # which then fails with EBADF. That race is the pool's, not authwire's.
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
             event_hooks={"request": [self._record]},
         )
 
