@@ -650,8 +650,12 @@ def _hammer(session: authwire.Session, url: str, seconds: float) -> int:
 def test_refresher_means_no_request_fetches_a_token(
     token_server: TokenServer, token_client: requests.Session
 ) -> None:
-    """With 1.5 s tokens, every token over 4 s is fetched by the refresher, none by a request."""
-    token_server.state.ttl = 1.5
+    """With 3 s tokens, every token over 4 s is fetched by the refresher, none by a request.
+
+    3 s leaves the refresher ~1.2 s between its moment and the mandatory window, so a
+    loaded CI machine that delays its thread still cannot make a request fetch a token.
+    """
+    token_server.state.ttl = 3.0
     events: list[tuple[str, str]] = []
     cred = _short_lived(token_server, token_client, events)
     try:
@@ -671,9 +675,9 @@ def test_refresher_means_no_request_fetches_a_token(
     threads = {name for name, _ in events}
     assert all(name.startswith("authwire-refresher") for name in threads), threads
     assert token_server.count("token") == len(events) == refresher.refreshes
-    # a refresh ~0.6 s after each receipt (advisory = half the lifetime, jitter, margin);
+    # a refresh ~1.3 s after each receipt (advisory = half the lifetime, jitter, margin);
     # a loaded machine stretches the cycle, so only the order of magnitude is pinned
-    assert 3 <= refresher.refreshes <= 10
+    assert 2 <= refresher.refreshes <= 10
 
 
 @pytest.mark.slow
