@@ -130,7 +130,7 @@ class ManagedCredential(Credential):
         clock: Clock = system_clock,
     ) -> None:
         from authwire.caches.memory import DEFAULT_MEMORY_CACHE
-        from authwire.credentials._sender import async_sender, make_sender
+        from authwire.credentials._sender import _kind, async_sender, make_sender
         from authwire.manager import TokenManager
 
         if timeout <= 0:
@@ -138,11 +138,7 @@ class ManagedCredential(Credential):
         self._retry = _retry(retries)
         self._clock = clock
         self._timeout = timeout
-        self._http_client = http_client
-        if http_client is not None:
-            from authwire.credentials._sender import _kind
-
-            _kind(http_client)  # a wrong kind fails here, at construction
+        _kind(http_client)  # a wrong kind fails here, at construction
         self._manager = TokenManager(
             fetch=self._token_flow,
             key=cache_key(self._identity()),
