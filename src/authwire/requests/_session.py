@@ -34,15 +34,6 @@ DEFAULT_STATUS_TO_RETRY: frozenset[int] = frozenset({413, 429, 500, 502, 503, 50
 CertArg = str | os.PathLike[str] | tuple[Any, ...] | Any  # Any: a ClientCertificate
 
 
-def _path(value: Any, what: str) -> str:
-    if not isinstance(value, (str, os.PathLike)):
-        raise ConfigurationError(f"{what} must be a file path, not {type(value).__name__}")
-    path = os.fspath(value)
-    if not os.path.isfile(path):
-        raise ConfigurationError(f"{what} not found: {path}")
-    return path
-
-
 class _SessionAdapter(ClientCertPools, HTTPAdapter):
     """The session's transport: retries, a client certificate and a TLS name.
 
