@@ -19,6 +19,7 @@ from authwire._core.flow import Call, Flow, Sleep
 from authwire._core.http import HttpRequest, HttpResponse
 from authwire._core.oauth2.grants import token_flow
 from authwire._core.oauth2.token_request import TokenEndpoint, build_form_request
+from authwire._core.oauth2.token_response import finite_number
 from authwire._core.redact import redact_url, snippet
 from authwire._core.retry import DEFAULT_RETRY, RetryPolicy, send_with_retries
 from authwire._core.token import Token
@@ -124,17 +125,14 @@ def parse_device_authorization_response(
             snippet=snippet(response.body, (*secrets, str(data.get("device_code", "")))),
         )
     complete = data.get("verification_uri_complete")
-    expires_in = data.get("expires_in")
-    interval = data.get("interval")
+    expires_in = finite_number(data.get("expires_in"))
+    interval = finite_number(data.get("interval"))
     return DeviceAuthorization(
         verification_uri=str(uri),
         user_code=str(data["user_code"]),
         verification_uri_complete=complete if isinstance(complete, str) and complete else None,
-        expires_at=received_at
-        + (float(expires_in) if isinstance(expires_in, (int, float)) else 600.0),
-        interval=float(interval)
-        if isinstance(interval, (int, float)) and interval > 0
-        else DEFAULT_INTERVAL,
+        expires_at=received_at + (600.0 if expires_in is None else expires_in),
+        interval=interval if interval is not None and interval > 0 else DEFAULT_INTERVAL,
         device_code=str(data["device_code"]),
     )
 
