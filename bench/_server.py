@@ -14,8 +14,6 @@ A separate process keeps the server's work off the benchmarked interpreter's GIL
 from __future__ import annotations
 
 import sys
-import threading
-import time
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
@@ -24,33 +22,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.servers._base import LoopbackServer
 from tests.servers.token_server import Handler, State
 
-_times_lock = threading.Lock()
-_token_times: list[float] = []
-
 
 class BenchHandler(Handler):
     def _bench(self) -> None:
         url = urlsplit(self.path)
         state = self.server.state
         if url.path == "/_bench/stats":
-            with state.lock, _times_lock:
-                body = {"counts": dict(state.counts), "token_times": list(_token_times)}
+            with state.lock:
+                body = {"counts": dict(state.counts), "token_times": list(state.token_times)}
             return self._send(200, body)
         if url.path == "/_bench/reset":
-            with state.lock, _times_lock:
+            with state.lock:
                 state.counts.clear()
-                _token_times.clear()
+                state.token_times.clear()
             return self._send(200, {"ok": True})
         if url.path == "/_bench/ttl":
             with state.lock:
                 state.ttl = float(dict(parse_qsl(url.query))["s"])
             return self._send(200, {"ok": True})
         return self._send(404, {"error": "not_found"})
-
-    def _token(self, body: bytes) -> None:
-        with _times_lock:
-            _token_times.append(time.monotonic())
-        super()._token(body)
 
     def _route(self) -> None:
         if self.path.startswith("/_bench/"):
