@@ -13,15 +13,13 @@ nginx answers ``200 hello <client DN> verify=SUCCESS`` to a trusted certificate 
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tests.integration.conftest import ServerProcess, free_port
 
 __all__ = ["MtlsServer", "mtls"]
 
@@ -55,12 +53,6 @@ http {{
     }}
 }}
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -142,20 +134,6 @@ def _write_certs(directory: Path) -> dict[str, str]:
     }
 
 
-def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            err = process.stderr.read().decode() if process.stderr else ""
-            raise RuntimeError(f"nginx exited: {err}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError("nginx did not start listening")
-
-
 @pytest.fixture(scope="session")
 def mtls() -> Iterator[MtlsServer]:
     """nginx with client-certificate verification on a free loopback port, for the session."""
@@ -165,24 +143,18 @@ def mtls() -> Iterator[MtlsServer]:
     try:
         (directory / "tmp").mkdir()
         files = _write_certs(directory)
-        port = _free_port()
+        port = free_port()
         (directory / "nginx.conf").write_text(_CONF.format(port=port))
-        process = subprocess.Popen(
+        with ServerProcess(
             [NGINX, "-p", f"{directory}/", "-c", "nginx.conf", "-e", "stderr", "-g", "daemon off;"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        try:
-            _wait_listening(port, process, timeout=10)
+            port=port,
+            log=directory / "nginx.log",
+            timeout=10,
+        ):
             yield MtlsServer(
                 port=port,
                 directory=directory,
                 **{name: str(directory / path) for name, path in files.items()},
             )
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
-            if process.stderr:
-                process.stderr.close()
     finally:
         shutil.rmtree(directory, ignore_errors=True)
