@@ -153,7 +153,9 @@ def _server(profile: Profile, timeout: float) -> list[Check]:
     import httpx
 
     if profile.issuer:
-        url = profile.issuer.rstrip("/") + "/.well-known/openid-configuration"
+        from authwire._core.oauth2.discovery import discovery_url
+
+        url = discovery_url(profile.issuer)
         section = "discovery"
     else:
         url = profile.token_url or ""
