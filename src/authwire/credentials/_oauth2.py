@@ -11,10 +11,8 @@ the grant itself, and ID token validation.
 from __future__ import annotations
 
 import abc
-import contextlib
 import os
-import weakref
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -223,13 +221,13 @@ class OAuth2Credential(ManagedCredential):
         """Make authwire's own token-endpoint clients present ``certificate`` / use ``verify``."""
         import ssl
 
-        try:
-            import httpx
+        try:  # only whether httpx is installed: the senders import it
+            import httpx  # noqa: F401
         except ImportError:
             raise ConfigurationError(
                 "cert= and verify= need httpx: pip install 'authwire[httpx]'"
             ) from None
-        from authwire.credentials._sender import AsyncHttpxSender, HttpxSender
+        from authwire.credentials._sender import HttpxSender, async_sender
 
         if certificate is not None:
             context = certificate.ssl_context(verify)
@@ -240,24 +238,8 @@ class OAuth2Credential(ManagedCredential):
         else:
             context = ssl.create_default_context(cafile=str(verify))
         timeout = self._timeout
-
-        def sender() -> HttpxSender:
-            client = httpx.Client(verify=context, timeout=timeout, follow_redirects=False)
-            made = HttpxSender(client, timeout)
-            made._own = True
-            # Credentials have no close(): release the connections when collected.
-            weakref.finalize(made, client.close)
-            return made
-
-        @contextlib.asynccontextmanager
-        async def async_sender() -> AsyncIterator[AsyncHttpxSender]:
-            async with httpx.AsyncClient(
-                verify=context, timeout=timeout, follow_redirects=False
-            ) as client:
-                yield AsyncHttpxSender(client, timeout)
-
-        self._manager._sender_factory = sender
-        self._manager._async_sender = async_sender
+        self._manager._sender_factory = lambda: HttpxSender(None, timeout, verify=context)
+        self._manager._async_sender = lambda: async_sender(None, timeout, verify=context)
 
     # -- description -------------------------------------------------------------------
 

@@ -25,6 +25,8 @@ from authwire._version import __version__
 from authwire.errors import ConfigurationError, InvalidTokenResponse, TokenEndpointUnreachable
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
     import requests
 
@@ -105,12 +107,16 @@ def _httpx_response(
 class HttpxSender:
     """A ``Sender`` over an ``httpx.Client``. Strictly private."""
 
-    def __init__(self, client: httpx.Client | None, timeout: float) -> None:
+    def __init__(
+        self, client: httpx.Client | None, timeout: float, verify: ssl.SSLContext | bool = True
+    ) -> None:
         import httpx
 
         self._httpx = httpx
         self._own = client is None
-        self._client = client or httpx.Client(timeout=timeout, follow_redirects=False)
+        self._client = client or httpx.Client(
+            verify=verify, timeout=timeout, follow_redirects=False
+        )
         self._timeout = timeout
         if self._own:
             # Credentials have no close(): release our pooled connection when we are
@@ -245,11 +251,14 @@ def make_sender(http_client: Any, timeout: float) -> Sender:
 
 
 @contextlib.asynccontextmanager
-async def async_sender(http_client: Any, timeout: float) -> AsyncIterator[AsyncSender]:
+async def async_sender(
+    http_client: Any, timeout: float, verify: ssl.SSLContext | bool = True
+) -> AsyncIterator[AsyncSender]:
     """An async sender for one refresh.
 
-    authwire's own ``httpx.AsyncClient`` is made per refresh (refreshes are rare), so it
-    is never shared between event loops or between asyncio and trio.
+    authwire's own ``httpx.AsyncClient`` (checking the server with ``verify``) is made per
+    refresh (refreshes are rare), so it is never shared between event loops or between
+    asyncio and trio.
 
     Raises:
         ConfigurationError: If httpx is not installed.
@@ -263,7 +272,7 @@ async def async_sender(http_client: Any, timeout: float) -> AsyncIterator[AsyncS
         raise ConfigurationError(
             "async token requests need httpx: pip install 'authwire[httpx]'"
         ) from None
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+    async with httpx.AsyncClient(verify=verify, timeout=timeout, follow_redirects=False) as client:
         yield AsyncHttpxSender(client, timeout)
 
 
