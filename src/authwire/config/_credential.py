@@ -183,15 +183,11 @@ class ProfileCredential(ResolvingCredential):
                 )
             from authwire.credentials.client_credentials import ClientCredentials
 
-            endpoint: dict[str, Any] = (
-                {"token_url": profile.token_url}
-                if profile.token_url
-                else {"issuer": profile.issuer}
-            )
             options = dict(self._options)
             options.setdefault("cache", profile.make_cache())
             return ClientCredentials(
-                **endpoint,
+                token_url=profile.token_url,
+                issuer=profile.issuer,
                 client_id=profile.client_id,
                 client_secret=secret,
                 scope=profile.scope,

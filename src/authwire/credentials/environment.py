@@ -91,13 +91,9 @@ class EnvironmentCredential(ResolvingCredential):
             raise ConfigurationError("set AUTHWIRE_TOKEN_URL or AUTHWIRE_ISSUER, not both")
         from authwire.credentials.client_credentials import ClientCredentials
 
-        where: dict[str, Any] = (
-            {"token_url": value["AUTHWIRE_TOKEN_URL"]}
-            if value["AUTHWIRE_TOKEN_URL"]
-            else {"issuer": value["AUTHWIRE_ISSUER"]}
-        )
         return ClientCredentials(
-            **where,
+            token_url=value["AUTHWIRE_TOKEN_URL"] or None,
+            issuer=value["AUTHWIRE_ISSUER"] or None,
             client_id=value["AUTHWIRE_CLIENT_ID"],
             client_secret=value["AUTHWIRE_CLIENT_SECRET"],
             scope=value["AUTHWIRE_SCOPE"] or None,
