@@ -75,10 +75,7 @@ def add_profile(
         )
     profiles[name] = {k: v for k, v in settings.items() if v not in (None, [], ())}
     if make_default or "default_profile" not in data:
-        data = {
-            "default_profile": name,
-            **{k: v for k, v in data.items() if k != "default_profile"},
-        }
+        data = _with_default(data, name)
     return _write(path, data)
 
 
