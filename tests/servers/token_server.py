@@ -406,21 +406,3 @@ class TokenServer(BackgroundServer[State]):
         """Every access token issued and not revoked (for leak checks)."""
         with self.state.lock:
             return list(self.state.tokens)
-
-
-def main() -> None:
-    """Run the server in the foreground: ``python tests/servers/token_server.py [ttl]``."""
-    import sys
-
-    server = TokenServer(ttl=float(sys.argv[1]) if len(sys.argv) > 1 else 3.0)
-    server.start()
-    print(server.url, flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.stop()
-
-
-if __name__ == "__main__":
-    main()
