@@ -8,6 +8,16 @@ cd "$(dirname "$0")/.."
 # -- system packages ------------------------------------------------------------------
 APT_PACKAGES=(apache2 redis-server krb5-kdc krb5-admin-server krb5-user libkrb5-dev
   libapache2-mod-auth-gssapi gss-ntlmssp nginx chromium tmux)
+# Usually on the machine already (from Debian or elsewhere); Debian's packages otherwise:
+# node and npm for the OpenID provider, a C compiler and Python's headers for gssapi and
+# krb5 (built from source), and venv for Debian's own python3.
+PYTHON=${PYTHON:-python3}
+command -v npm >/dev/null || APT_PACKAGES+=(nodejs npm)
+command -v cc >/dev/null || APT_PACKAGES+=(gcc)
+"$PYTHON" -c 'import os, sysconfig
+assert os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h"))' 2>/dev/null ||
+  APT_PACKAGES+=(python3-dev)
+"$PYTHON" -c 'import ensurepip' 2>/dev/null || APT_PACKAGES+=(python3-venv)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -27,7 +37,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # -- Python ---------------------------------------------------------------------------
-PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 stamp=.venv/.authwire-deps
 want=$(cat pyproject.toml requirements-dev.txt | sha256sum | cut -d' ' -f1)
