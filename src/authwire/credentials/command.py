@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from authwire._core.flow import Call, Flow
+from authwire._core.oauth2.token_response import finite_number
 from authwire._core.redact import snippet
 from authwire._core.token import Token, decode_jwt_claims
 from authwire.credentials.base import ManagedCredential
@@ -154,9 +155,9 @@ def _token(
     token_type: str,
 ) -> Token:
     if expires_at is None:
-        exp = decode_jwt_claims(access_token).get("exp")
-        if isinstance(exp, (int, float)) and not isinstance(exp, bool):
-            expires_at = float(exp)
+        exp = finite_number(decode_jwt_claims(access_token).get("exp"))
+        if exp is not None:
+            expires_at = exp
         elif default_lifetime is not None:
             expires_at = received_at + default_lifetime
     return Token(
