@@ -363,14 +363,10 @@ class TokenManager:
         if cached is None or self._life.is_rejected(cached):
             return None
         if replacing is not None and cached.access_token == replacing.access_token:
-            return (
-                replacing
-                if self.policy.decide(replacing, self._clock()) is not Freshness.MANDATORY
-                else None
-            )
-        return (
-            cached if self.policy.decide(cached, self._clock()) is not Freshness.MANDATORY else None
-        )
+            cached = replacing
+        if self.policy.decide(cached, self._clock()) is Freshness.MANDATORY:
+            return None
+        return cached
 
     def _begin_ahead(self) -> tuple[_Flight | None, Token | None]:
         """Start a refresh of a still-usable token, unless one is running or it is unusable."""
