@@ -43,15 +43,12 @@ class ClientCertPools:
         kind = "none" if verify is False else "default" if verify in (True, None) else "own"
         context = self._authwire_contexts.get(kind)
         if context is None:
-            if kind == "default":
-                context = ssl.create_default_context()
-            else:
+            if kind == "own":
                 # No CAs of its own: urllib3 loads the bundle requests passes as ca_certs.
                 context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-                if kind == "none":
-                    context.check_hostname = False
-                    context.verify_mode = ssl.CERT_NONE
-            certificate.load_into(context)
+                certificate.load_into(context)
+            else:
+                context = certificate.ssl_context(kind == "default")
             context = self._authwire_contexts.setdefault(kind, context)
         return context
 
