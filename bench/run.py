@@ -320,6 +320,12 @@ class FanIn:
     errors: int = 0
     server_401: int = 0
 
+    def count_server(self, stats: dict[str, Any], ttl: float) -> None:
+        """Take the server's side of the run from its ``/_bench/stats``."""
+        self.token_requests = len(stats["token_times"])
+        self.bursts = bursts_of(stats["token_times"], gap=ttl / 8)
+        self.server_401 = stats["counts"].get("api_401", 0)
+
 
 def bursts_of(times: list[float], gap: float) -> list[int]:
     """Sizes of the groups of token requests separated by at least ``gap`` seconds."""
@@ -363,10 +369,7 @@ def run_threads(
         t.start()
     for t in threads:
         t.join()
-    stats = server.stats()
-    result.token_requests = len(stats["token_times"])
-    result.bursts = bursts_of(stats["token_times"], gap=ttl / 8)
-    result.server_401 = stats["counts"].get("api_401", 0)
+    result.count_server(server.stats(), ttl)
     return result
 
 
@@ -488,10 +491,7 @@ async def _fan_in_async(server: Server, ttl: float, duration: float) -> FanIn:
                 result.client_401 += response.status_code == 401
 
         await asyncio.gather(*(body() for _ in range(THREADS)))
-    stats = await asyncio.to_thread(server.stats)
-    result.token_requests = len(stats["token_times"])
-    result.bursts = bursts_of(stats["token_times"], gap=ttl / 8)
-    result.server_401 = stats["counts"].get("api_401", 0)
+    result.count_server(await asyncio.to_thread(server.stats), ttl)
     return result
 
 
