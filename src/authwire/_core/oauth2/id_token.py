@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from authwire._core.flow import Flow
 from authwire._core.http import Headers, HttpRequest, HttpResponse
+from authwire._core.oauth2.assertion import SIGNING_ALGORITHMS
 from authwire._core.redact import redact_url, snippet
 from authwire.errors import ConfigurationError, InvalidTokenResponse
 
@@ -31,19 +32,9 @@ __all__ = [
 #: Seconds of clock skew tolerated on ``exp`` and ``iat``.
 ID_TOKEN_LEEWAY: Final = 60.0
 JWKS_TTL: Final = 24 * 3600.0
-#: Signature algorithms accepted for ID tokens (never ``none``, never HMAC with a JWKS).
-ALGORITHMS: Final = (
-    "RS256",
-    "RS384",
-    "RS512",
-    "PS256",
-    "PS384",
-    "PS512",
-    "ES256",
-    "ES384",
-    "ES512",
-    "EdDSA",
-)
+#: Signature algorithms accepted for ID tokens (never ``none``, never HMAC with a JWKS):
+#: the asymmetric ones authwire signs with.
+ALGORITHMS: Final = SIGNING_ALGORITHMS
 
 _lock = threading.Lock()
 _jwks_cache: dict[str, tuple[dict[str, Any], float]] = {}
