@@ -6,14 +6,14 @@ under the profile's own key (``Profile.save_login``), where ``ProfileCredential`
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
 from authwire._core.token import Token
 from authwire.config import Profile
+from authwire.config._credential import _secret
 from authwire.credentials._oauth2 import UserGrant
-from authwire.errors import ConfigurationError, CredentialUnavailable
+from authwire.errors import ConfigurationError
 
 __all__ = ["LOGIN_GRANTS", "login", "logout", "user_grant"]
 
@@ -31,13 +31,8 @@ def _common(profile: Profile) -> dict[str, Any]:
         options["audience"] = profile.audience
     if profile.auth_method:
         options["auth_method"] = profile.auth_method
-    if profile.client_secret_env:
-        secret = os.environ.get(profile.client_secret_env, "")
-        if not secret:
-            raise CredentialUnavailable(
-                f"profile {profile.name!r}: the client secret variable "
-                f"{profile.client_secret_env} is not set"
-            )
+    secret = _secret(profile)  # as ProfileCredential reads it
+    if secret is not None:
         options["client_secret"] = secret
     return options
 
