@@ -30,6 +30,7 @@ __all__ = [
     "discover_flow",
     "discovery_url",
     "parse_discovery_response",
+    "same_issuer",
 ]
 
 #: How long a fetched discovery document is reused, in seconds (24 hours).
@@ -89,9 +90,12 @@ def build_discovery_request(issuer: str) -> HttpRequest:
     )
 
 
-def _same_issuer(a: str, b: str) -> bool:
-    # Section 4.3 wants an exact match; a trailing slash is the one difference seen in
-    # the wild (Azure AD v1, some Keycloak proxies) that does not change the identity.
+def same_issuer(a: str, b: str) -> bool:
+    """Whether two issuer identifiers name the same issuer.
+
+    Section 4.3 wants an exact match; a trailing slash is the one difference seen in
+    the wild (Azure AD v1, some Keycloak proxies) that does not change the identity.
+    """
     return a.rstrip("/") == b.rstrip("/")
 
 
@@ -120,7 +124,7 @@ def parse_discovery_response(response: HttpResponse, issuer: str) -> ProviderMet
     stated = data.get("issuer")
     if not isinstance(stated, str) or not stated:
         raise ConfigurationError(f"the OpenID configuration at {url} has no issuer")
-    if not _same_issuer(stated, issuer):
+    if not same_issuer(stated, issuer):
         raise ConfigurationError(
             f"the OpenID configuration at {url} is for issuer {stated!r}, not {issuer!r}"
         )

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from authwire._core.oauth2.discovery import same_issuer
 from authwire.errors import InteractionRequired
 
 __all__ = [
@@ -136,7 +137,7 @@ def parse_authorization_response(
         description = query.get("error_description", "")[:200]
         detail = f": {description}" if description else ""
         raise InteractionRequired(f"browser login failed: {error}{detail}")
-    if issuer is not None and "iss" in query and query["iss"].rstrip("/") != issuer.rstrip("/"):
+    if issuer is not None and "iss" in query and not same_issuer(query["iss"], issuer):
         raise InteractionRequired(
             "browser login rejected: the redirect came from another issuer (RFC 9207)"
         )
