@@ -37,10 +37,7 @@ CertArg = str | os.PathLike[str] | tuple[Any, ...] | Any  # Any: a ClientCertifi
 class _SessionAdapter(ClientCertPools, HTTPAdapter):
     """The session's transport: retries, a client certificate and a TLS name.
 
-    The certificate goes into an ``SSLContext`` per kind of verification (none, the
-    default CAs, a CA bundle of one's own), each becoming part of the pool key, because
-    urllib3 adjusts a context to the request's ``verify`` and a context that checks
-    host names cannot be switched to verify nothing.
+    The certificate and the TLS name reach the pools through ``ClientCertPools``.
     """
 
     __attrs__ = [*HTTPAdapter.__attrs__, "_authwire_server_hostname"]  # noqa: RUF012 (requests pickles these)

@@ -1,10 +1,7 @@
 """requests adapters that present a client certificate. Strictly private module.
 
-Server verification follows requests' own ``verify=`` (session or per request). urllib3
-adapts a given ``SSLContext`` to each request's ``verify``, and a context that checks host
-names cannot be switched to verify nothing, so the adapter keeps one context per kind of
-verification (none, the system CAs, a CA bundle of one's own) and puts the right one in
-the pool key; urllib3 loads a CA bundle passed by requests into the "own" context.
+Server verification follows requests' own ``verify=`` (session or per request); the TLS
+contexts behind it are ``ClientCertPools``'s (``authwire.requests._tls``).
 """
 
 from __future__ import annotations
