@@ -50,6 +50,15 @@ def _write(path: Path, data: dict[str, Any]) -> ProfileConfig:
     )
 
 
+def _profiles_with(data: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
+    """The profiles table of ``data``, which must hold ``name``."""
+    profiles: dict[str, Any] = data.get("profiles", {})
+    if name not in profiles:
+        known = ", ".join(sorted(profiles)) or "none"
+        raise ConfigurationError(f"no profile {name!r} in {path} (profiles: {known})")
+    return profiles
+
+
 def _with_default(data: dict[str, Any], name: str) -> dict[str, Any]:
     # default_profile first: TOML needs top-level keys before the tables.
     return {"default_profile": name, **{k: v for k, v in data.items() if k != "default_profile"}}
@@ -87,9 +96,7 @@ def use_profile(name: str) -> ProfileConfig:
     """
     path = config_path()
     data = _read(path)
-    if name not in data.get("profiles", {}):
-        known = ", ".join(sorted(data.get("profiles", {}))) or "none"
-        raise ConfigurationError(f"no profile {name!r} in {path} (profiles: {known})")
+    _profiles_with(data, name, path)
     return _write(path, _with_default(data, name))
 
 
@@ -101,10 +108,7 @@ def remove_profile(name: str) -> ProfileConfig:
     """
     path = config_path()
     data = _read(path)
-    profiles = data.get("profiles", {})
-    if name not in profiles:
-        known = ", ".join(sorted(profiles)) or "none"
-        raise ConfigurationError(f"no profile {name!r} in {path} (profiles: {known})")
+    profiles = _profiles_with(data, name, path)
     del profiles[name]
     if data.get("default_profile") == name:
         del data["default_profile"]
