@@ -14,7 +14,14 @@ from urllib.parse import urlencode
 
 from authwire._core._value import Value
 
-__all__ = ["Headers", "HttpRequest", "HttpResponse", "form_body", "parse_retry_after"]
+__all__ = [
+    "Headers",
+    "HttpRequest",
+    "HttpResponse",
+    "form_body",
+    "json_or_none",
+    "parse_retry_after",
+]
 
 _set = object.__setattr__  # how a frozen value's __init__ sets its fields
 
@@ -147,6 +154,18 @@ class HttpResponse(Value):
     def json(self) -> Any:
         """The body decoded as JSON (raises ``ValueError`` if it is not)."""
         return json.loads(self.body)
+
+
+def json_or_none(body: bytes) -> Any:
+    """``body`` decoded as JSON, or ``None`` if it is not JSON.
+
+    Malformed JSON, bytes that are not UTF-8 and nesting deeper than the decoder goes
+    (``RecursionError``) all give ``None``.
+    """
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
 
 
 def form_body(params: Mapping[str, str] | Iterable[tuple[str, str]]) -> bytes:

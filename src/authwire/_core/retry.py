@@ -8,14 +8,13 @@ retried with exponential back-off and full jitter, honouring ``Retry-After``.
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
 from authwire._core.flow import Flow, Sleep
-from authwire._core.http import HttpRequest, HttpResponse, parse_retry_after
+from authwire._core.http import HttpRequest, HttpResponse, json_or_none, parse_retry_after
 from authwire.errors import RETRYABLE_ERRORS, RETRYABLE_STATUSES, TokenEndpointUnreachable
 
 __all__ = ["DEFAULT_RETRY", "RetryPolicy", "send_with_retries"]
@@ -67,11 +66,8 @@ def _is_retryable(response: HttpResponse) -> bool:
     if response.status in RETRYABLE_STATUSES:
         return True
     if response.status == 400 and b"temporarily_unavailable" in response.body:
-        try:
-            error = json.loads(response.body).get("error")
-        except (ValueError, AttributeError):
-            return False
-        return error in RETRYABLE_ERRORS
+        data = json_or_none(response.body)
+        return isinstance(data, dict) and data.get("error") in RETRYABLE_ERRORS
     return False
 
 

@@ -9,14 +9,13 @@ after each ``slow_down``, going on through ``authorization_pending``, and stoppi
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
 from authwire._core.flow import Call, Flow, Sleep
-from authwire._core.http import HttpRequest, HttpResponse
+from authwire._core.http import HttpRequest, HttpResponse, json_or_none
 from authwire._core.oauth2.grants import token_flow
 from authwire._core.oauth2.token_request import TokenEndpoint, build_form_request
 from authwire._core.oauth2.token_response import finite_number
@@ -93,10 +92,7 @@ def parse_device_authorization_response(
             ``verification_uri``.
     """
     where = redact_url(url)
-    try:
-        data = json.loads(response.body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        data = None
+    data = json_or_none(response.body)
     if response.status >= 400 or not isinstance(data, dict) or "error" in data:
         if isinstance(data, dict) and isinstance(data.get("error"), str):
             description = data.get("error_description")

@@ -10,7 +10,6 @@ that says what is wrong, because it is fixed by changing the ``issuer=`` argumen
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from authwire._core.flow import Flow
-from authwire._core.http import Headers, HttpRequest, HttpResponse
+from authwire._core.http import Headers, HttpRequest, HttpResponse, json_or_none
 from authwire._core.redact import redact_url, snippet
 from authwire.errors import ConfigurationError
 
@@ -112,10 +111,7 @@ def parse_discovery_response(response: HttpResponse, issuer: str) -> ProviderMet
             f"no OpenID configuration for issuer {issuer!r}: GET {url} answered "
             f"HTTP {response.status}; check the issuer URL"
         )
-    try:
-        data = json.loads(response.body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        data = None
+    data = json_or_none(response.body)
     if not isinstance(data, dict):
         raise ConfigurationError(
             f"the OpenID configuration at {url} is not a JSON object "

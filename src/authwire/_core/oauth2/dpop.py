@@ -20,7 +20,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
 from authwire._core.flow import Attempt, Call, SchemeFlow
-from authwire._core.http import Headers, HttpRequest, HttpResponse
+from authwire._core.http import Headers, HttpRequest, HttpResponse, json_or_none
 from authwire._core.origin import Origin
 from authwire._core.schemes.base import AuthScheme, RequestInfo
 from authwire._core.schemes.bearer import TokenSource
@@ -52,10 +52,7 @@ def is_nonce_challenge(response: HttpResponse) -> bool:
             "use_dpop_nonce" in value for value in response.headers.get_all("www-authenticate")
         )
     if response.status == 400:
-        try:
-            data = json.loads(response.body)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            return False
+        data = json_or_none(response.body)
         return isinstance(data, dict) and data.get("error") == "use_dpop_nonce"
     return False
 

@@ -10,13 +10,12 @@ ID token names a key id the cached set lacks (key rotation).
 from __future__ import annotations
 
 import hmac
-import json
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from authwire._core.flow import Flow
-from authwire._core.http import Headers, HttpRequest, HttpResponse
+from authwire._core.http import Headers, HttpRequest, HttpResponse, json_or_none
 from authwire._core.oauth2.assertion import SIGNING_ALGORITHMS
 from authwire._core.redact import redact_url, snippet
 from authwire.errors import ConfigurationError, InvalidTokenResponse
@@ -66,10 +65,7 @@ def fetch_jwks_flow(
     response: HttpResponse = yield HttpRequest(
         method="GET", url=jwks_uri, headers=Headers({"Accept": "application/json"})
     )
-    try:
-        data = json.loads(response.body) if 200 <= response.status < 300 else None
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        data = None
+    data = json_or_none(response.body) if 200 <= response.status < 300 else None
     if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
         raise ConfigurationError(
             f"the provider's jwks_uri {redact_url(jwks_uri)} did not give a JWKS "
