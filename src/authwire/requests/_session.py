@@ -21,7 +21,7 @@ from urllib3.util.retry import Retry
 
 from authwire._core.schemes.base import AuthLike, AuthScheme
 from authwire.errors import ConfigurationError
-from authwire.requests._auth import Auth, _Exchange
+from authwire.requests._auth import _CERTIFICATES, Auth, _Exchange
 from authwire.requests._convert import strip_added
 from authwire.requests._tls import ClientCertPools
 
@@ -114,7 +114,7 @@ def _auth(auth: Any, origins: Iterable[str] | str | None, allow_insecure: bool) 
 
 def _without_certificate(auth: Any, cert_given: bool) -> Any:
     """``auth`` without its ``ClientCertificate`` (``None`` if nothing else is left)."""
-    if "authwire.tls._certificate" not in sys.modules:
+    if _CERTIFICATES not in sys.modules:
         return auth  # no certificate exists before its module is loaded
     from authwire.tls._certificate import split_client_certificate
 
