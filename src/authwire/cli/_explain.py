@@ -12,7 +12,7 @@ import os
 import stat
 import time
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from authwire.config import Profile, config_path, load_config
 from authwire.credentials.base import Credential
@@ -169,12 +169,10 @@ def _server(profile: Profile, timeout: float) -> list[Check]:
         return [Check(section, "failed", url, f"unreachable: {type(exc).__name__}")]
     checks: list[Check] = []
     if section == "discovery":
-        ok = response.status_code == 200
-        try:
-            document: Any = response.json() if ok else None
-        except ValueError:
-            document, ok = None, False
-        if ok and isinstance(document, dict) and "token_endpoint" in document:
+        from authwire._core.http import json_or_none
+
+        document = json_or_none(response.content) if response.status_code == 200 else None
+        if isinstance(document, dict) and "token_endpoint" in document:
             checks.append(Check(section, "ok", url, "reachable; names a token_endpoint"))
         else:
             checks.append(
