@@ -127,7 +127,7 @@ def _unb64(text: object) -> bytes:
     if not isinstance(text, str):
         raise UnreadableEntry("a malformed sealed entry")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
         raise UnreadableEntry("a malformed sealed entry") from None
 
