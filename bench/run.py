@@ -12,6 +12,9 @@ b. requests per second through ``requests.Session`` and ``httpx.Client`` against
 c. token requests per expiry with 32 threads sharing one credential, short-lived tokens,
    counted by the server: requests are grouped into bursts (one per expiry).
 d. ``import authwire, authwire.requests`` over ``import requests``, in fresh interpreters.
+e. cache get/put with and without ``encryption=CacheCipher(...)``: the codec alone, a
+   ``FileCache`` in a temporary folder and, if ``redis-server`` is installed, a
+   ``RedisCache`` on a throwaway server; interleaved rounds, the ratio of the medians.
 
 Targets (issue 2): (a) <= 1.0 us on requests and <= 6 us on httpx; (b) ratio >= 0.98;
 (c) exactly 1; (d) <= requests + 10 ms. Not run by the tests.
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import subprocess
@@ -29,7 +33,7 @@ import threading
 import time
 import timeit
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -546,13 +550,118 @@ def bench_import(repeat: int) -> tuple[float, float, list[tuple[str, int]]]:
     return statistics.median(base), statistics.median(ours), costly[:5]
 
 
+# -- (e) cache encryption ------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _redis_server(folder: Path) -> Iterator[str | None]:
+    """A throwaway redis-server on loopback, or None when none is installed."""
+    import shutil
+    import socket
+
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not Path(binary).exists():
+        yield None
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def bench_cache_encryption(rounds: int, per_round: int) -> list[list[str]]:
+    """Microseconds per cache get and put, plain and sealed, timed in alternating rounds."""
+    import tempfile
+
+    from authwire.caches._codec import decode_entry, encode_entry
+
+    cipher = authwire.CacheCipher(authwire.CacheCipher.generate_key())
+    token = authwire.Token(
+        "a" * 900, expires_at=time.time() + 3600, refresh_token="r" * 400, scope="api.read"
+    )
+    key = "aw1-0123456789abcdef0123456789abcdef01234567"
+    rows: list[list[str]] = []
+
+    def measure(name: str, ops: dict[str, Callable[[], object]]) -> None:
+        timings: dict[str, list[float]] = {mode: [] for mode in ops}
+        for _ in range(rounds):
+            for mode, op in ops.items():
+                start = time.perf_counter()
+                for _ in range(per_round):
+                    op()
+                timings[mode].append((time.perf_counter() - start) / per_round * 1e6)
+        plain, sealed = (statistics.median(timings[m]) for m in ("plain", "encrypted"))
+        rows.append([name, f"{plain:.1f}", f"{sealed:.1f}", f"{sealed / plain:.2f}"])
+
+    plain_raw, sealed_raw = encode_entry(token, key, None), encode_entry(token, key, cipher)
+    measure(
+        "codec encode",
+        {
+            "plain": lambda: encode_entry(token, key, None),
+            "encrypted": lambda: encode_entry(token, key, cipher),
+        },
+    )
+    measure(
+        "codec decode",
+        {
+            "plain": lambda: decode_entry(plain_raw, key, None),
+            "encrypted": lambda: decode_entry(sealed_raw, key, cipher),
+        },
+    )
+    with tempfile.TemporaryDirectory(prefix="authwire-bench-cache-") as folder:
+        caches: dict[str, Any] = {
+            "plain": authwire.FileCache(Path(folder) / "plain"),
+            "encrypted": authwire.FileCache(Path(folder) / "sealed", encryption=cipher),
+        }
+        for cache in caches.values():
+            cache.set(key, token)
+        measure("FileCache get", {m: (lambda c=c: c.get(key)) for m, c in caches.items()})
+        measure(
+            "FileCache put (fsync)", {m: (lambda c=c: c.set(key, token)) for m, c in caches.items()}
+        )
+        with _redis_server(Path(folder)) as url:
+            if url is not None:
+                caches = {
+                    "plain": authwire.RedisCache(url, prefix="plain:"),
+                    "encrypted": authwire.RedisCache(url, prefix="sealed:", encryption=cipher),
+                }
+                for cache in caches.values():
+                    cache.set(key, token)
+                measure("RedisCache get", {m: (lambda c=c: c.get(key)) for m, c in caches.items()})
+                measure(
+                    "RedisCache put",
+                    {m: (lambda c=c: c.set(key, token)) for m, c in caches.items()},
+                )
+                for cache in caches.values():
+                    cache.close()
+    return rows
+
+
 # -- main ------------------------------------------------------------------------------------
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, one expiry less")
-    parser.add_argument("--only", default="abcd", help="sections to run, e.g. 'ad'")
+    parser.add_argument("--only", default="abcde", help="sections to run, e.g. 'ad'")
     args = parser.parse_args()
     quick = args.quick
 
@@ -689,6 +798,14 @@ def main() -> int:
             )
             extra = ours * 1000
             verdicts.append(("(d) import over requests <= +10 ms", f"{extra:+.1f} ms", extra <= 10))
+        if "e" in args.only:
+            rows = bench_cache_encryption(rounds=5 if quick else 15, per_round=50 if quick else 200)
+            table(
+                "(e) cache get/put with a 1.3 kB token, wall us per operation (median of "
+                "alternating rounds): plain JSON vs encryption=CacheCipher (AES-256-GCM)",
+                ["operation", "plain us", "encrypted us", "ratio"],
+                rows,
+            )
     finally:
         server.stop()
     table(

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from authwire._core.token import Token
     from authwire._event import RefreshEvent
     from authwire.caches.base import TokenCache
+    from authwire.caches.cipher import CacheCipher
     from authwire.caches.file import FileCache
     from authwire.caches.keyring import KeyringCache
     from authwire.caches.memory import MemoryCache
@@ -84,6 +85,7 @@ __all__ = [
     "AuthwireError",
     "BasicAuth",
     "BearerAuth",
+    "CacheCipher",
     "CacheError",
     "ClientCertificate",
     "ClientCredentials",
@@ -141,6 +143,7 @@ _EXPORTS: dict[str, str] = {
     "AuthwireError": "authwire.errors",
     "BasicAuth": "authwire._core.schemes.basic",
     "BearerAuth": "authwire._core.schemes.bearer",
+    "CacheCipher": "authwire.caches.cipher",
     "CacheError": "authwire.errors",
     "ClientCertificate": "authwire.tls",
     "ClientCredentials": "authwire.credentials.client_credentials",

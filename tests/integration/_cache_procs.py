@@ -19,7 +19,8 @@
     random delay, then reads the cache. A read that is not a token, or a token older
     than the last write the writer reported done, is counted. Prints one JSON line.
 
-``CACHE`` is ``file:<folder>`` or a ``redis://`` URL.
+``CACHE`` is ``file:<folder>`` or a ``redis://`` URL. With ``AUTHWIRE_CACHE_KEY`` set in
+the environment, the cache seals its entries with ``CacheCipher.from_env()``.
 """
 
 from __future__ import annotations
@@ -44,12 +45,16 @@ def make_cache(spec: str) -> Any:
     """The cache named by ``spec``."""
     import authwire
 
+    cipher = authwire.CacheCipher.from_env() if os.environ.get("AUTHWIRE_CACHE_KEY") else None
     if spec.startswith("file:"):
-        return authwire.FileCache(spec[5:])
+        return authwire.FileCache(spec[5:], encryption=cipher)
     if spec.startswith("redis://"):
         # A short lease so the SIGKILL test sees the takeover soon.
         return authwire.RedisCache(
-            spec, prefix="herd:", lease=float(os.environ.get("HERD_LEASE", "3"))
+            spec,
+            prefix="herd:",
+            lease=float(os.environ.get("HERD_LEASE", "3")),
+            encryption=cipher,
         )
     raise SystemExit(f"unknown cache spec {spec!r}")
 

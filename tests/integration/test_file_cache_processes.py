@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 from tests.servers.token_server import TokenServer
 
-from authwire import FileCache
+from authwire import CacheCipher, FileCache
+from authwire.caches._codec import SEALED_VERSION
 
 pytestmark = pytest.mark.integration
 
@@ -63,10 +64,17 @@ def finish(procs: Sequence[subprocess.Popen[str]]) -> list[dict[str, Any]]:
     return results
 
 
-def run_herd(server: TokenServer, cache: str, sync: Path, workers: int, generations: int) -> Any:
-    """Start ``workers`` herd processes together; return their results."""
+def run_herd(
+    server: TokenServer,
+    cache: str,
+    sync: Path,
+    workers: int,
+    generations: int,
+    env: dict[str, str] | None = None,
+) -> Any:
+    """Start ``workers`` herd processes together (with ``env``); return their results."""
     procs = [
-        spawn("herd", cache, server.url + "/token", str(sync), str(generations))
+        spawn("herd", cache, server.url + "/token", str(sync), str(generations), env=env)
         for _ in range(workers)
     ]
     try:
@@ -85,6 +93,18 @@ def run_herd(server: TokenServer, cache: str, sync: Path, workers: int, generati
             if proc.returncode is None:
                 proc.kill()
                 proc.communicate()
+
+
+def sealing(encrypted: bool) -> tuple[dict[str, str] | None, CacheCipher | None]:
+    """The herd's environment and the cipher it will use: a fresh key, or none."""
+    if not encrypted:
+        return None, None
+    key = CacheCipher.generate_key()
+    return dict(os.environ, AUTHWIRE_CACHE_KEY=key), CacheCipher(key)
+
+
+#: Runs a herd test once on a plain cache and once on an encrypting one.
+ENCRYPTED = pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
 
 
 def assert_one_request_per_expiry(
@@ -107,19 +127,28 @@ def assert_one_request_per_expiry(
 
 
 @pytest.mark.slow
+@ENCRYPTED
 def test_eight_processes_share_one_token_request_per_expiry(
-    server: TokenServer, tmp_path: Path
+    server: TokenServer, tmp_path: Path, encrypted: bool
 ) -> None:
-    """8 processes on one FileCache, 3-second tokens, 3 expiries: 4 token requests, no 401."""
+    """8 processes on one FileCache, 3-second tokens, 3 expiries: 4 token requests, no 401.
+
+    Encrypted, the same holds, and the file holds the last token sealed.
+    """
     folder = tmp_path / "cache"
     sync = tmp_path / "sync"
     sync.mkdir()
-    results = run_herd(server, f"file:{folder}", sync, workers=8, generations=4)
+    env, cipher = sealing(encrypted)
+    results = run_herd(server, f"file:{folder}", sync, workers=8, generations=4, env=env)
     assert_one_request_per_expiry(server, results, generations=4)
     # The file holds the last token, private to the user.
     (file,) = folder.glob("*.json")
     assert file.stat().st_mode & 0o777 == 0o600
     assert folder.stat().st_mode & 0o777 == 0o700
+    assert not list(folder.glob("*.corrupt-*"))  # no process refused another's entry
+    if cipher is not None:
+        assert json.loads(file.read_bytes())["v"] == SEALED_VERSION
+        assert FileCache(folder, encryption=cipher).get(file.stem) is not None
 
 
 class StallingProxy:

@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 from tests.integration._redis import redis_or_skip
 from tests.integration.conftest import free_port
 from tests.integration.test_file_cache_processes import (
+    ENCRYPTED,
     assert_one_request_per_expiry,
     run_herd,
+    sealing,
     sigkill_handover,
 )
 from tests.servers.token_server import CLIENT_ID, CLIENT_SECRET, TokenServer
 
 import authwire
-from authwire import RedisCache, Token
+from authwire import CacheCipher, RedisCache, Token
+from authwire.caches._codec import SEALED_VERSION, encode_entry, encode_token
 
 pytestmark = pytest.mark.integration
 
@@ -46,15 +51,23 @@ def server() -> Iterator[TokenServer]:
 
 
 @pytest.mark.slow
+@ENCRYPTED
 def test_four_processes_share_one_token_request_per_expiry(
-    server: TokenServer, redis_url: str, client: redis.Redis, tmp_path: Path
+    server: TokenServer, redis_url: str, client: redis.Redis, tmp_path: Path, encrypted: bool
 ) -> None:
-    """4 processes on one redis-server, 3-second tokens, 3 expiries: 4 token requests, no 401."""
-    results = run_herd(server, redis_url, tmp_path, workers=4, generations=4)
+    """4 processes on one redis-server, 3-second tokens, 3 expiries: 4 token requests, no 401.
+
+    Encrypted, the same holds, and Redis holds the last token sealed.
+    """
+    env, cipher = sealing(encrypted)
+    results = run_herd(server, redis_url, tmp_path, workers=4, generations=4, env=env)
     assert_one_request_per_expiry(server, results, generations=4)
     assert client.keys("herd:*:lease") == []  # every lease was released
     for key in client.keys("herd:*"):  # the last token, unless its 3 s TTL already ran out
         assert client.pttl(key) <= 3000
+        raw = client.get(key)
+        if cipher is not None and raw is not None:
+            assert json.loads(raw)["v"] == SEALED_VERSION
 
 
 @pytest.mark.slow
@@ -215,3 +228,90 @@ async def test_async_credentials_share_through_redis(
     assert outcomes == ["fetched", "cached"]
     assert server.count("token") == 1
     assert client.exists(f"async:{first.cache_key}") == 1
+
+
+def fresh_credential(
+    server: TokenServer, redis_url: str, cipher: CacheCipher | None, **options: Any
+) -> authwire.ClientCredentials:
+    """A new credential (a new process's worth) on the token server, sharing ``redis_url``."""
+    return authwire.ClientCredentials(
+        server.url + "/token",
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        cache=RedisCache(redis_url, encryption=cipher),
+        **options,
+    )
+
+
+def test_without_encryption_a_planted_entry_is_used(
+    server: TokenServer, redis_url: str, client: redis.Redis
+) -> None:
+    """The documented risk: whoever can write Redis can make a credential use their token."""
+    cred = fresh_credential(server, redis_url, None)
+    planted = Token("at-attacker", expires_at=time.time() + 3600)
+    client.set(f"authwire:{cred.cache_key}", encode_token(planted))
+    assert cred.get_token().access_token == "at-attacker"
+    assert server.count("token") == 0
+
+
+def test_an_encrypting_cache_refuses_a_planted_plain_entry(
+    server: TokenServer, redis_url: str, client: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A plain-JSON token planted in Redis is refused by a fresh credential: exactly one fetch."""
+    cipher = CacheCipher(CacheCipher.generate_key())
+    cred = fresh_credential(server, redis_url, cipher)
+    name = f"authwire:{cred.cache_key}"
+    client.set(name, encode_token(Token("at-attacker", expires_at=time.time() + 3600)))
+    with caplog.at_level(logging.WARNING, "authwire"):
+        token = cred.get_token()
+    assert token.access_token != "at-attacker"
+    assert server.count("token") == 1
+    assert "not encrypted" in caplog.text
+    assert "at-attacker" not in caplog.text
+    raw = client.get(name)
+    assert raw is not None
+    assert json.loads(raw)["v"] == SEALED_VERSION  # the planted entry was replaced
+    assert b"at-attacker" not in raw
+    assert token.access_token.encode() not in raw
+
+
+def test_an_encrypting_cache_refuses_an_entry_sealed_for_another_key(
+    server: TokenServer, redis_url: str, client: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A genuine sealed entry copied from another cache key is refused: exactly one fetch."""
+    cipher = CacheCipher(CacheCipher.generate_key())
+    cred = fresh_credential(server, redis_url, cipher)
+    # Another identity's real token, sealed with the fleet's key, moved under cred's key.
+    other = fresh_credential(server, redis_url, cipher, scope="admin")
+    assert other.cache_key != cred.cache_key
+    other_token = other.get_token()
+    assert server.count("token") == 1
+    client.copy(f"authwire:{other.cache_key}", f"authwire:{cred.cache_key}")
+    with caplog.at_level(logging.WARNING, "authwire"):
+        token = cred.get_token()
+    assert token.access_token != other_token.access_token
+    assert server.count("token") == 2
+    assert "failed authentication" in caplog.text
+
+
+def test_an_encrypting_cache_refuses_an_entry_sealed_with_another_key(
+    server: TokenServer, redis_url: str, client: redis.Redis
+) -> None:
+    """An entry sealed by someone without the fleet's key is refused: exactly one fetch."""
+    cred = fresh_credential(server, redis_url, CacheCipher(CacheCipher.generate_key()))
+    attacker = CacheCipher(CacheCipher.generate_key())
+    planted = Token("at-attacker", expires_at=time.time() + 3600)
+    client.set(f"authwire:{cred.cache_key}", encode_entry(planted, cred.cache_key, attacker))
+    assert cred.get_token().access_token != "at-attacker"
+    assert server.count("token") == 1
+
+
+def test_hosts_sharing_an_encrypted_redis_share_one_token(
+    server: TokenServer, redis_url: str, client: redis.Redis
+) -> None:
+    """Two credentials with the same keys: one fetch, the second reads the sealed entry."""
+    key = CacheCipher.generate_key()
+    first = fresh_credential(server, redis_url, CacheCipher(key))
+    second = fresh_credential(server, redis_url, CacheCipher(key))
+    assert first.get_token() == second.get_token()
+    assert server.count("token") == 1

@@ -30,3 +30,19 @@ async def async_usage() -> authwire.Token:
     async with httpx.AsyncClient(auth=authwire.httpx.Auth(cred)) as client:
         await client.get("https://api.example.com/")
     return await cred.aget_token()
+
+
+def encrypted_caches(redis_url: str) -> list[authwire.TokenCache]:
+    """Caches sealing their entries, with keys from each source."""
+    rotated = authwire.CacheCipher(authwire.CacheCipher.generate_key(), bytes(32))
+    from_env: authwire.CacheCipher = authwire.CacheCipher.from_env()
+    from_keyring = authwire.CacheCipher.from_keyring("svc", "cache-key")
+    secret_key = authwire.CacheCipher(authwire.Secret(authwire.CacheCipher.generate_key()))
+    ids: tuple[str, ...] = rotated.key_ids
+    assert ids
+    return [
+        authwire.FileCache("/tmp/tokens", encryption=rotated),
+        authwire.RedisCache(redis_url, encryption=from_env),
+        authwire.FileCache(encryption=from_keyring),
+        authwire.RedisCache(redis_url, encryption=secret_key),
+    ]

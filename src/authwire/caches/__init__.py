@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from authwire.caches.base import CacheLock, TokenCache, cache_key
+    from authwire.caches.cipher import CacheCipher
     from authwire.caches.file import FileCache
     from authwire.caches.keyring import KeyringCache
     from authwire.caches.memory import MemoryCache
     from authwire.caches.redis import RedisCache
 
 __all__ = [
+    "CacheCipher",
     "CacheLock",
     "FileCache",
     "KeyringCache",
@@ -28,6 +30,7 @@ __all__ = [
 ]
 
 _EXPORTS: dict[str, str] = {
+    "CacheCipher": "authwire.caches.cipher",
     "CacheLock": "authwire.caches.base",
     "FileCache": "authwire.caches.file",
     "KeyringCache": "authwire.caches.keyring",

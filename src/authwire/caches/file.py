@@ -10,6 +10,11 @@ Refreshes are serialised across processes by a ``filelock`` lock file per key: t
 ``TokenManager`` takes it, re-reads the file (another process may have refreshed while it
 waited), and only then asks the token endpoint. The kernel drops the lock when its holder
 dies, so a killed refresher never blocks the others.
+
+With ``encryption=CacheCipher(...)`` each file holds the token sealed with AES-256-GCM,
+bound to its cache key: a file planted, altered or copied from another key is refused
+(moved aside, logged, fetched again), and a plain-JSON file left from before encryption
+was turned on is removed and fetched again.
 """
 
 from __future__ import annotations
@@ -27,12 +32,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 from authwire._core.token import Token
 from authwire._log import logger
-from authwire.caches._codec import decode_token, encode_token
+from authwire.caches._codec import UnreadableEntry, decode_entry, encode_entry
 from authwire.caches.base import CacheLock, TokenCache
 from authwire.errors import CacheError, ConfigurationError
 
 if TYPE_CHECKING:
     from filelock import BaseFileLock
+
+    from authwire.caches.cipher import CacheCipher
 
 __all__ = ["FileCache", "default_cache_dir"]
 
@@ -119,6 +126,10 @@ class FileCache(TokenCache):
             ``platformdirs`` (``~/.cache/authwire`` on Linux). Created 0700 if missing.
         lock_timeout: Seconds a process waits for another's refresh before going ahead
             without the lock (logged as a warning). ``None`` waits forever. Default 60.
+        encryption: A ``CacheCipher`` to seal every file with (AES-256-GCM, bound to its
+            cache key), so that the files hold no readable token and a planted or altered
+            file is refused. ``None`` (default) stores plain JSON. Every process sharing
+            the folder must be given the same keys.
 
     Raises:
         CacheError: If the folder is readable or writable by group or others (the message
@@ -141,20 +152,25 @@ class FileCache(TokenCache):
         path: str | os.PathLike[str] | None = None,
         *,
         lock_timeout: float | None = DEFAULT_LOCK_TIMEOUT,
+        encryption: CacheCipher | None = None,
     ) -> None:
         if lock_timeout is not None and lock_timeout <= 0:
             raise ConfigurationError("lock_timeout must be > 0 seconds (or None to wait forever)")
         self.path = Path(path).expanduser() if path is not None else default_cache_dir()
         self.lock_timeout = lock_timeout
+        self.encryption = encryption
         self._check_mutex = threading.Lock()
         self._ensure_dir()
 
     def __repr__(self) -> str:
-        return f"FileCache(path={str(self.path)!r})"
+        if self.encryption is None:
+            return f"FileCache(path={str(self.path)!r})"
+        return f"FileCache(path={str(self.path)!r}, encryption={self.encryption!r})"
 
     def describe(self) -> str:
-        """The folder the tokens are kept in."""
-        return f"file ({self.path})"
+        """The folder the tokens are kept in (and whether they are encrypted)."""
+        sealed = ", encrypted" if self.encryption is not None else ""
+        return f"file ({self.path}{sealed})"
 
     # -- files ---------------------------------------------------------------------------
 
@@ -227,25 +243,32 @@ class FileCache(TokenCache):
         finally:
             os.close(fd)
 
-    def _move_aside(self, file: Path, st: os.stat_result, why: str) -> None:
-        """Move a corrupt file out of the way (kept for inspection), unless replaced since."""
+    def _move_aside(self, file: Path, st: os.stat_result, why: str, *, keep: bool = True) -> None:
+        """Move a corrupt file out of the way (kept for inspection), unless replaced since.
+
+        With ``keep=False`` the file is removed instead: a plain-JSON token found by an
+        encrypting cache is not kept readable beside the sealed ones.
+        """
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         target = file.with_name(f"{file.name}.corrupt-{stamp}-{os.getpid()}")
         try:
             now = os.stat(file, follow_symlinks=False)
             if (now.st_ino, now.st_dev) != (st.st_ino, st.st_dev):
                 return  # another process already wrote a good one
-            os.replace(file, target)
+            if keep:
+                os.replace(file, target)
+            else:
+                os.unlink(file)
         except FileNotFoundError:
             return
         except OSError as exc:
             logger.warning("could not move the corrupt cache file %s aside: %s", file, exc)
             return
         logger.warning(
-            "token cache file %s was unreadable (%s); moved to %s, fetching a new token",
+            "token cache file %s was unreadable (%s); %s, fetching a new token",
             file,
             why,
-            target.name,
+            f"moved to {target.name}" if keep else "removed",
         )
 
     def get(self, key: str) -> Token | None:
@@ -260,7 +283,10 @@ class FileCache(TokenCache):
             return None
         raw, st = found
         try:
-            return decode_token(raw)
+            return decode_entry(raw, key, self.encryption)
+        except UnreadableEntry as exc:
+            self._move_aside(file, st, str(exc), keep=not exc.plaintext)
+            return None
         except (ValueError, UnicodeDecodeError) as exc:
             self._move_aside(file, st, type(exc).__name__)
             return None
@@ -272,7 +298,7 @@ class FileCache(TokenCache):
             CacheError: If the folder cannot be written.
         """
         file = self.file_for(key)
-        data = encode_token(token)
+        data = encode_entry(token, key, self.encryption)
         try:
             fd, tmp = tempfile.mkstemp(dir=self.path, prefix=f".{file.stem}.", suffix=".tmp")
         except OSError as exc:
@@ -349,10 +375,11 @@ class FileCache(TokenCache):
         return _FileLock(self.path / (self._name(key) + ".lock"), self.lock_timeout)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"path": self.path, "lock_timeout": self.lock_timeout}
+        return {"path": self.path, "lock_timeout": self.lock_timeout, "encryption": self.encryption}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.path = state["path"]
         self.lock_timeout = state["lock_timeout"]
+        self.encryption = state.get("encryption")
         self._check_mutex = threading.Lock()
         self._ensure_dir()

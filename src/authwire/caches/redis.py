@@ -11,6 +11,12 @@ renewing: its lease expires and the next waiter takes over.
 Redis is a cache, not a dependency of the API: if it cannot be reached, every
 operation logs a warning and degrades (a miss, no lock, no write), and callers fetch
 tokens from the endpoint directly until it is back.
+
+Anyone who can read the Redis keys can read plain-JSON tokens, and anyone who can write
+them can plant a token that every credential of that identity will then use. With
+``encryption=CacheCipher(...)`` each entry is sealed with AES-256-GCM and bound to its
+cache key: planted, altered, moved or plain entries are refused (deleted, logged,
+fetched again).
 """
 
 from __future__ import annotations
@@ -23,12 +29,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 from authwire._core.token import Token
 from authwire._log import logger
-from authwire.caches._codec import decode_token, encode_token
+from authwire.caches._codec import UnreadableEntry, decode_entry, encode_entry
 from authwire.caches.base import CacheLock, TokenCache
 from authwire.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from redis import Redis
+
+    from authwire.caches.cipher import CacheCipher
 
 __all__ = ["RedisCache"]
 
@@ -160,6 +168,10 @@ class RedisCache(TokenCache):
             small, so an unreachable Redis degrades quickly. Default 2.
         max_ttl: Longest TTL in seconds, for tokens without expiry and refresh tokens
             without one. Default 30 days.
+        encryption: A ``CacheCipher`` to seal every entry with (AES-256-GCM, bound to its
+            cache key), so that Redis holds no readable token and an entry written by
+            anyone without the key is refused. ``None`` (default) stores plain JSON.
+            Every host sharing the prefix must be given the same keys.
 
     Raises:
         ConfigurationError: For a non-positive ``lease``, ``wait_timeout``,
@@ -180,6 +192,7 @@ class RedisCache(TokenCache):
         wait_timeout: float = DEFAULT_WAIT,
         socket_timeout: float = 2.0,
         max_ttl: float = DEFAULT_MAX_TTL,
+        encryption: CacheCipher | None = None,
     ) -> None:
         for name, value in (
             ("lease", lease),
@@ -216,12 +229,14 @@ class RedisCache(TokenCache):
         self.lease = lease
         self.wait_timeout = wait_timeout
         self.max_ttl = max_ttl
+        self.encryption = encryption
         self._held: dict[str, _Lease] = {}
         self._mutex = threading.Lock()
         self._last_warning = -_WARN_EVERY
 
     def __repr__(self) -> str:
-        return f"RedisCache({self._where()!r}, prefix={self.prefix!r})"
+        sealed = "" if self.encryption is None else f", encryption={self.encryption!r}"
+        return f"RedisCache({self._where()!r}, prefix={self.prefix!r}{sealed})"
 
     def _where(self) -> str:
         # From the pool's parameters, not the URL: the URL may hold a password.
@@ -242,8 +257,9 @@ class RedisCache(TokenCache):
             self._closer()
 
     def describe(self) -> str:
-        """Which Redis and prefix (no password)."""
-        return f"redis ({self._where()}, prefix {self.prefix!r})"
+        """Which Redis and prefix (no password), and whether entries are encrypted."""
+        sealed = ", encrypted" if self.encryption is not None else ""
+        return f"redis ({self._where()}, prefix {self.prefix!r}{sealed})"
 
     def _token_key(self, key: str) -> str:
         return f"{self.prefix}{key}"
@@ -295,12 +311,14 @@ class RedisCache(TokenCache):
         if raw is None:
             return None
         try:
-            return decode_token(raw)
+            return decode_entry(raw, key, self.encryption)
         except (ValueError, UnicodeDecodeError) as exc:
+            # An UnreadableEntry's reason is secret-free; other errors show only their type.
+            why = str(exc) if isinstance(exc, UnreadableEntry) else type(exc).__name__
             logger.warning(
-                "token cache entry in %s was unreadable (%s); fetching a new token",
+                "token cache entry in %s was unreadable (%s); deleted, fetching a new token",
                 self.describe(),
-                type(exc).__name__,
+                why,
             )
             try:
                 self.client.eval(_COMPARE_DELETE, 1, name, raw)
@@ -320,7 +338,7 @@ class RedisCache(TokenCache):
             if ttl <= 0:
                 self.client.delete(name)
                 return
-            data = encode_token(token)
+            data = encode_entry(token, key, self.encryption)
             if lease is None or lease.fence is None:
                 self.client.set(name, data, px=ttl)
                 return
@@ -357,7 +375,7 @@ class RedisCache(TokenCache):
             if raw is None:
                 return False
             try:
-                held = decode_token(raw)
+                held = decode_entry(raw, key, self.encryption)
             except (ValueError, UnicodeDecodeError):
                 held = None
             if held is not None and held.access_token != token.access_token:
