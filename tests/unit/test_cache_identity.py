@@ -440,3 +440,63 @@ def test_two_client_certificates_have_two_keys(cert_files: list[Path]) -> None:
     one, two = client(cert_files[0]), client(cert_files[1])
     assert one.cache_key != two.cache_key
     assert client(cert_files[0]).cache_key == one.cache_key
+
+
+# -- environment and profile credentials -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("variable", "other"),
+    [
+        ("AUTHWIRE_CLIENT_ID", "svc-2"),
+        ("AUTHWIRE_CLIENT_SECRET", "secret-2"),
+        ("AUTHWIRE_TOKEN_URL", "https://other.example.com/token"),
+        ("AUTHWIRE_SCOPE", "api.write"),
+    ],
+)
+def test_environment_credentials_differing_in_one_variable_have_two_keys(
+    variable: str, other: str
+) -> None:
+    """The environment's client is keyed by every variable that describes it."""
+    environ = {
+        "AUTHWIRE_CLIENT_ID": "svc",
+        "AUTHWIRE_CLIENT_SECRET": "secret-1",
+        "AUTHWIRE_TOKEN_URL": TOKEN_URL,
+        "AUTHWIRE_SCOPE": "api.read",
+    }
+
+    def key(env: dict[str, str]) -> str:
+        credential = authwire.EnvironmentCredential(environ=env).credential
+        assert isinstance(credential, ManagedCredential)
+        return credential.cache_key
+
+    assert key(environ) != key({**environ, variable: other})
+    assert key(environ) == key(dict(environ))
+
+
+_PROFILE_FIELDS: dict[str, st.SearchStrategy[Any]] = {
+    "name": _WORD,
+    "client_id": _TEXT,
+    "token_url": _URL,
+    "issuer": _URL,
+    "grant": st.sampled_from(["authorization_code", "device_code", "client_credentials"]),
+    "scopes": st.lists(_WORD, min_size=1, max_size=3).map(tuple),
+    "audience": _TEXT,
+}
+
+
+@pytest.mark.parametrize("field_name", sorted(_PROFILE_FIELDS))
+@settings(max_examples=15, deadline=None)
+@given(data=st.data())
+def test_profiles_differing_in_one_field_have_two_keys(
+    field_name: str, data: st.DataObject
+) -> None:
+    """A saved login is keyed by the profile's name, endpoint, client, grant, scope, audience."""
+    from authwire.config._profiles import Profile
+
+    a, b = data.draw(_distinct(_PROFILE_FIELDS[field_name]))
+    base = {"name": "default", "client_id": "cli", "issuer": "https://login.example.com"}
+    one = Profile(**{**base, field_name: a})
+    two = Profile(**{**base, field_name: b})
+    assert one.cache_key != two.cache_key
+    assert Profile(**{**base, field_name: a}).cache_key == one.cache_key
