@@ -36,10 +36,27 @@ def every_grant(issuer: str, pem: str) -> list[authwire.Credential]:
     exchange = authwire.TokenExchange(
         issuer=issuer, client_id="gw", client_secret="s", subject=password, actor=service
     )
+    on_behalf = authwire.TokenExchange(
+        issuer=issuer, client_id="gw", subject=authwire.Secret("user-token"), actor="gw-token"
+    )
+    projected = authwire.JwtBearer(
+        issuer=issuer, client_id="svc", assertion=lambda: "eyJ...", cache_identity="robot@prod"
+    )
     mtls = authwire.ClientCredentials(
         issuer=issuer, client_id="tls", cert=("c.pem", "k.pem"), verify="ca.pem"
     )
-    return [service, password, refresh, device, browser, bearer, exchange, mtls]
+    return [
+        service,
+        password,
+        refresh,
+        device,
+        browser,
+        bearer,
+        exchange,
+        on_behalf,
+        projected,
+        mtls,
+    ]
 
 
 def use(cred: authwire.AuthorizationCode) -> Mapping[str, Any] | None:

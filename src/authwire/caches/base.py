@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -104,3 +105,16 @@ def secret_fingerprint(secret: str | None) -> str | None:
     if secret is None:
         return None
     return hashlib.sha256(b"authwire-cache-key:" + secret.encode()).hexdigest()[:16]
+
+
+def identity_fingerprint(value: str | bytes, *, purpose: str) -> str:
+    """A one-way, per-purpose fingerprint of a secret value, for use inside a cache key.
+
+    HMAC-SHA256 keyed with a constant that names ``purpose`` (``"subject_token"``,
+    ``"actor_token"``...), so the same value used for two purposes gives two unrelated
+    fingerprints, and 128 bits of it: two different tokens never share a cache entry.
+    The value itself never enters the identity.
+    """
+    key = b"authwire-cache-identity:" + purpose.encode()
+    data = value.encode() if isinstance(value, str) else value
+    return hmac.new(key, data, hashlib.sha256).hexdigest()[:32]

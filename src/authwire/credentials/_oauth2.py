@@ -29,7 +29,7 @@ from authwire._core.origin import require_secure
 from authwire._core.redact import Secret, reveal
 from authwire._core.schemes.base import AuthScheme
 from authwire._core.token import Token
-from authwire.caches.base import secret_fingerprint
+from authwire.caches.base import identity_fingerprint, secret_fingerprint
 from authwire.credentials.base import ManagedCredential
 from authwire.errors import ConfigurationError, TokenRequestError
 
@@ -106,6 +106,22 @@ def _key_fingerprint(signing_key: Any) -> str | None:
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return secret_fingerprint(public.hex())
+
+
+def _cert_fingerprint(certificate: Any) -> str | None:
+    """A one-way fingerprint of a client certificate's file, for cache identities.
+
+    Tokens bound to a certificate (RFC 8705) only work with it, so two clients that differ
+    only by their certificate must not share tokens.
+    """
+    if certificate is None:
+        return None
+    try:
+        with open(certificate.cert, "rb") as fh:
+            data = fh.read()
+    except OSError:  # read once already by ClientCertificate: fall back to its path
+        data = os.fsencode(certificate.cert)
+    return identity_fingerprint(data, purpose="client_certificate")
 
 
 def _default_method(secret: str | None, private_key: Any, cert: Any) -> AuthMethod:
@@ -198,6 +214,7 @@ class OAuth2Credential(ManagedCredential):
                 raise ConfigurationError("auth_method='private_key_jwt' needs a private_key")
             signing_key = load_signing_key(key, algorithm=signing_alg, kid=key_id)
         self._key_fingerprint = _key_fingerprint(signing_key)
+        self._cert_fingerprint = _cert_fingerprint(certificate)
         self._endpoint = TokenEndpoint(
             url=token_url or where,
             client=ClientAuth(
@@ -290,6 +307,7 @@ class OAuth2Credential(ManagedCredential):
             "auth_method": endpoint.client.method.value,
             "secret": secret_fingerprint(secret.reveal() if secret else None),
             "key": self._key_fingerprint,
+            "cert": self._cert_fingerprint,
             "scope": endpoint.scope,
             "audience": endpoint.audience,
             "resource": list(endpoint.resource),

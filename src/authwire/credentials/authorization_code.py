@@ -211,6 +211,13 @@ class AuthorizationCode(UserGrant):
         self._auth_params = dict(authorization_params or {})
         super().__init__(token_url, **kwargs)
 
+    def _identity_extra(self) -> Mapping[str, Any]:
+        # login_hint, acr_values, an organization...: a different login, another token.
+        return {
+            "authorization_url": self._authorization_url,
+            "authorization_params": sorted(self._auth_params.items()),
+        }
+
     def _show(self, url: str) -> None:
         if self._open_browser and self._browser is not None:
             if self._browser(url) is not False:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from authwire._core.flow import Flow
 from authwire._core.oauth2.device import DeviceAuthorization, device_code_flow
@@ -74,6 +74,9 @@ class DeviceCode(UserGrant):
         self._prompt = prompt or print_prompt
         self._poll_interval = poll_interval
         super().__init__(token_url, **kwargs)
+
+    def _identity_extra(self) -> Mapping[str, Any]:
+        return {"device_authorization_url": self._device_url}
 
     def _login_flow(self, endpoint: TokenEndpoint) -> Flow[Token]:
         url = yield from self._url_flow("device_authorization_endpoint", self._device_url)

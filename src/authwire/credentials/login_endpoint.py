@@ -438,7 +438,13 @@ class LoginEndpoint(ManagedCredential):
             "grant": "login",
             "url": spec.url,
             "username": spec.username,
+            "username_field": list(spec.username_field),
             "password": secret_fingerprint(spec.password.reveal()),
+            "password_field": list(spec.password_field),
+            # A tenant or an API key in a header makes another login: by fingerprint.
+            "headers": sorted(
+                (k.lower(), secret_fingerprint(v) or "") for k, v in spec.headers.items()
+            ),
             "fields": sorted(
                 f"{k}={secret_fingerprint(v.reveal()) if isinstance(v, Secret) else v}"
                 for k, v in spec.extra_fields.items()
