@@ -26,8 +26,8 @@ test-integration: bootstrap
 	$(PYTEST) tests/integration
 
 lint: bootstrap
-	$(VENV)/bin/ruff check src tests bench demo
-	$(VENV)/bin/ruff format --check src tests bench demo
+	$(VENV)/bin/ruff check src tests bench demo examples
+	$(VENV)/bin/ruff format --check src tests bench demo examples
 
 typecheck: bootstrap
 	$(VENV)/bin/mypy
