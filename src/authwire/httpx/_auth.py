@@ -193,6 +193,19 @@ class Auth(httpx.Auth):
             if getattr(extensions.get("trace"), "_authwire", None) is self:
                 extensions[_ATTEMPT] = attempt  # our own copy, shared by the redirect hops
 
+    def _answerable(self, response: httpx.Response) -> bool:
+        """Whether the scheme may see ``response``: it came from a bound origin.
+
+        httpx follows redirects before the flow sees a response, so the response may be
+        another origin's. Its 401 (or Digest, Negotiate, DPoP-nonce leg) is not ours to
+        answer: it goes back to the caller untouched, with no token invalidated or
+        fetched and nothing replayed.
+        """
+        if self.guard.allows(str(response.url)):
+            return True
+        logger.debug("%s from another origin returned as is", response.status_code)
+        return False
+
     # -- the flows ---------------------------------------------------------------------
 
     def sync_auth_flow(
@@ -208,7 +221,7 @@ class Auth(httpx.Auth):
         if first is not None:
             self._apply(request, first)
             response = yield request
-            if response.status_code != 401:
+            if response.status_code != 401 or not self._answerable(response):
                 return
             stepper = SyncStepper(self.scheme.auth_flow(request_info(request), first))
             stepper.start()
@@ -220,6 +233,9 @@ class Auth(httpx.Auth):
                 return
             self._apply(request, attempt)
             response = yield request
+            if not self._answerable(response):
+                stepper.close()
+                return
         attempt = stepper.send(to_http_response(response))
         while attempt is not None:
             if not can_replay(request):
@@ -228,6 +244,9 @@ class Auth(httpx.Auth):
             rewind(request, position)
             self._apply(request, attempt)
             response = yield request
+            if not self._answerable(response):
+                stepper.close()
+                return
             attempt = stepper.send(to_http_response(response))
         if stepper.result is Verdict.STRIP:
             response.read()
@@ -245,7 +264,7 @@ class Auth(httpx.Auth):
         if first is not None:
             self._apply(request, first)
             response = yield request
-            if response.status_code != 401:
+            if response.status_code != 401 or not self._answerable(response):
                 return
             stepper = AsyncStepper(self.scheme.auth_flow(request_info(request), first), _runtime())
             await stepper.start()
@@ -257,6 +276,9 @@ class Auth(httpx.Auth):
                 return
             self._apply(request, attempt)
             response = yield request
+            if not self._answerable(response):
+                stepper.close()
+                return
         attempt = await stepper.send(to_http_response(response))
         while attempt is not None:
             if not can_replay(request):
@@ -264,6 +286,9 @@ class Auth(httpx.Auth):
                 return
             self._apply(request, attempt)
             response = yield request
+            if not self._answerable(response):
+                stepper.close()
+                return
             attempt = await stepper.send(to_http_response(response))
         if stepper.result is Verdict.STRIP:
             await response.aread()
