@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
+from urllib.parse import urlencode
 
 import pytest
 from tests import leakcheck
@@ -513,6 +514,69 @@ class IntegrationContract:
         assert reply.status == 200
         (seen,) = server.state.seen
         assert carried(seen), seen
+
+    @pytest.mark.parametrize("placement", ["bearer", "custom-bearer", "digest"])
+    def test_401_from_other_origin_after_redirect_not_answered(
+        self, server: TokenServer, other: TokenServer, make_client: MakeClient, placement: str
+    ) -> None:
+        """Another origin's 401 behind a redirect goes back as is: no token, no replay there.
+
+        The redirect target answers ``401 WWW-Authenticate: Bearer`` (or a Digest
+        challenge): the good token is neither invalidated nor replaced, and the other
+        origin sees exactly one request, carrying no credential.
+        """
+        challenge = {
+            "bearer": "Bearer",
+            "custom-bearer": "Bearer",
+            "digest": 'Digest realm="other", nonce="n0nce", qop="auth", algorithm=MD5',
+        }[placement]
+        if placement == "digest":
+            auth: AuthLike = DigestAuth("alice", "s3cret!")
+        else:
+            auth = _placement(placement, server)[0]
+        client = make_client(auth, origin=server.url)
+        if placement != "digest":
+            assert client.request("GET", f"{server.url}/public").status == 200  # holds a token
+        tokens_before = server.count("token")
+        target = f"{other.url}/echo?" + urlencode({"status": "401", "challenge": challenge})
+        reply = client.request("GET", f"{server.url}/redirect?" + urlencode({"to": target}))
+        assert reply.status == 401
+        assert reply.url.startswith(other.url)
+        assert server.count("token") == tokens_before
+        assert other.count("GET /echo") == 1  # nothing replayed there
+        (seen,) = other.state.seen
+        assert "authorization" not in seen["headers"], seen
+        assert "x-auth-token" not in seen["headers"], seen
+        issued = server.issued_tokens()
+        assert not [t for t in issued if t in json.dumps(seen)]
+        if placement == "bearer":
+            # The token was not invalidated: the next call uses it, with no token request.
+            assert client.request("GET", f"{server.url}/api").status == 200
+            assert server.count("token") == tokens_before == 1
+
+    @pytest.mark.parametrize("placement", ["bearer", "custom-bearer"])
+    def test_cross_origin_redirect_after_replay_strips_fresh_token(
+        self, server: TokenServer, other: TokenServer, make_client: MakeClient, placement: str
+    ) -> None:
+        """A 401 replayed with a fresh token, then redirected elsewhere: the hop carries nothing."""
+        auth, _ = _placement(placement, server)
+        client = make_client(auth, origin=server.url)
+        target = f"{other.url}/echo"
+        url = f"{server.url}/guarded-redirect?" + urlencode({"to": target})
+        assert client.request("GET", f"{server.url}/public").status == 200
+        if placement == "bearer":
+            assert client.request("GET", f"{server.url}/api").status == 200
+        else:
+            client.request("GET", url)  # fetches the first token
+            other.state.seen.clear()
+        server.revoke_all()
+        reply = client.request("GET", url)
+        assert reply.status == 200
+        assert server.count("guarded_401") == 1  # the revoked token, then the fresh one
+        (seen,) = other.state.seen
+        assert "authorization" not in seen["headers"], seen
+        assert "x-auth-token" not in seen["headers"], seen
+        assert "at-" not in json.dumps(seen)
 
     @pytest.mark.parametrize("kind", ["bearer", "api-key", "basic", "client-credentials"])
     def test_refused_over_plain_http_before_any_lookup(

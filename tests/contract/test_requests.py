@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import requests
-from tests.contract.base import Body, IntegrationContract, MakeClient, Reply, open_body
+from tests.contract.base import (
+    Body,
+    IntegrationContract,
+    MakeClient,
+    Reply,
+    make_credential,
+    open_body,
+)
+from tests.servers.token_server import TokenServer
 
+import authwire
 import authwire.requests
 from authwire._core.schemes.base import AuthLike
 
@@ -147,3 +158,92 @@ class TestAuthAdapter(IntegrationContract):
             return configure
 
         yield from _factory(build)
+
+
+# -- the other ways of using authwire with requests ------------------------------------
+
+Send = Callable[[AuthLike, str], requests.Response]
+
+
+def _per_call(auth: AuthLike, url: str) -> requests.Response:
+    """``requests.get(url, auth=authwire.requests.Auth(x))``: a fresh Auth per call."""
+    return requests.get(url, auth=authwire.requests.Auth(auth), timeout=30)
+
+
+def _per_call_shared() -> Send:
+    """``requests.get(url, auth=shared)``: one Auth given to each call."""
+    shared: dict[int, authwire.requests.Auth] = {}
+
+    def send(auth: AuthLike, url: str) -> requests.Response:
+        the_auth = shared.setdefault(id(auth), authwire.requests.Auth(auth))
+        return requests.get(url, auth=the_auth, timeout=30)
+
+    return send
+
+
+def _authwire_session() -> Send:
+    """``authwire.Session(x)``, one session for the test."""
+    sessions: dict[int, authwire.Session] = {}
+
+    def send(auth: AuthLike, url: str) -> requests.Response:
+        session = sessions.setdefault(id(auth), authwire.Session(auth, retries=0))
+        return session.get(url, timeout=30)
+
+    return send
+
+
+@pytest.fixture(params=["requests.get(auth=Auth)", "shared Auth per call", "authwire.Session"])
+def send(request: pytest.FixtureRequest) -> Send:
+    """One way of sending a request through authwire with requests."""
+    if request.param == "requests.get(auth=Auth)":
+        return _per_call
+    if request.param == "shared Auth per call":
+        return _per_call_shared()
+    return _authwire_session()
+
+
+@pytest.mark.parametrize("placement", ["bearer", "custom-bearer", "digest"])
+def test_401_from_other_origin_not_answered_per_call(
+    server: TokenServer, other: TokenServer, send: Send, placement: str
+) -> None:
+    """Per-call ``auth=`` and ``authwire.Session``: another origin's 401 behind a redirect
+    is returned as is, costing no token request, no invalidation and no replay there."""
+    auth: AuthLike
+    if placement == "digest":
+        auth = authwire.DigestAuth("alice", "s3cret!")
+    elif placement == "custom-bearer":
+        auth = authwire.BearerAuth(make_credential(server), header="X-Auth-Token")
+    else:
+        auth = make_credential(server)
+    if placement != "digest":
+        assert send(auth, f"{server.url}/public").status_code == 200  # holds a token now
+    tokens_before = server.count("token")
+    target = f"{other.url}/echo?" + urlencode({"status": "401", "challenge": "Bearer"})
+    response = send(auth, f"{server.url}/redirect?" + urlencode({"to": target}))
+    assert response.status_code == 401
+    assert server.count("token") == tokens_before
+    assert other.count("GET /echo") == 1
+    (seen,) = other.state.seen
+    assert "authorization" not in seen["headers"], seen
+    assert "x-auth-token" not in seen["headers"], seen
+    assert "at-" not in json.dumps(seen)
+    if placement == "bearer":
+        assert send(auth, f"{server.url}/api").status_code == 200
+        assert server.count("token") == 1  # the good token was never invalidated
+
+
+def test_other_origin_redirecting_back_not_answered(
+    server: TokenServer, other: TokenServer
+) -> None:
+    """A -> other origin -> back to A: the hop back carries nothing and its 401 is not
+    answered (the request left authwire when it left the origin), as with authwire.Session."""
+    cred = make_credential(server)
+    session = requests.Session()
+    session.trust_env = False
+    session.auth = authwire.requests.Auth(cred)
+    assert session.get(f"{server.url}/api", timeout=30).status_code == 200
+    back = f"{other.url}/redirect?" + urlencode({"to": f"{server.url}/api"})
+    response = session.get(f"{server.url}/redirect?" + urlencode({"to": back}), timeout=30)
+    assert response.status_code == 401
+    assert server.count("token") == 1
+    assert server.count("api_401") == 1

@@ -13,7 +13,12 @@ Endpoints:
     ANY  /basic            needs Basic alice:s3cret!
     ANY  /digest           needs Digest alice:s3cret! (MD5 or SHA-256 via ?alg=, stale nonces)
     ANY  /redirect?to=URL  redirects (``&status=307`` to keep the method and body)
-    ANY  /echo             echoes headers and query, records them in ``server.seen``
+    ANY  /echo             echoes headers and query, records them in ``server.seen``;
+                           ``?status=401&challenge=Bearer`` answers with that status and
+                           ``WWW-Authenticate`` instead of 200
+    ANY  /guarded-redirect?to=URL
+                           redirects a request with a valid bearer token (in
+                           ``Authorization`` or ``X-Auth-Token``); 401 without one
     ANY  /public           no authentication
 
 Requests in absolute form (``GET http://host/path``) are served like any other, so the
@@ -113,7 +118,10 @@ class Handler(JSONHandler):
             }
             with state.lock:
                 state.seen.append(record)
-            return self._send(200, record)
+            challenge = {"WWW-Authenticate": query["challenge"]} if "challenge" in query else None
+            return self._send(int(query.get("status", "200")), record, challenge)
+        if path == "/guarded-redirect":
+            return self._guarded_redirect(query["to"])
         if path == "/public":
             return self._send(200, {"ok": True})
         if path == "/slow":
@@ -305,6 +313,19 @@ class Handler(JSONHandler):
                 "body": body.decode("latin-1"),
             },
         )
+
+    def _guarded_redirect(self, target: str) -> None:
+        state = self.server.state
+        auth = self.headers.get("Authorization", "")
+        token = auth[7:] if auth.lower().startswith("bearer ") else ""
+        token = token or self.headers.get("X-Auth-Token", "").removeprefix("Bearer ")
+        with state.lock:
+            issued = state.tokens.get(token)
+            valid = issued is not None and time.time() < issued.expires_at
+            state.counts["guarded_ok" if valid else "guarded_401"] += 1
+        if not valid:
+            return self._send(401, {"error": "invalid_token"}, {"WWW-Authenticate": "Bearer"})
+        self._send(302, b"", {"Location": target})
 
     def _apikey(self, query: dict[str, str]) -> None:
         cookies = self.headers.get("Cookie", "")

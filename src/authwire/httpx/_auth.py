@@ -6,10 +6,20 @@ or async stepper running side operations (a token refresh, a GSSAPI step) so tha
 event loop is never blocked.
 
 httpx follows redirects inside one auth flow and copies every header to each hop,
-removing only ``Authorization`` when the origin changes. For schemes that add other
-headers (``ApiKey(header=...)``, a custom bearer header) each request carries a
-``trace`` extension (propagated by httpx to every hop) that removes those headers
-just before a hop to another origin is sent; a ``trace`` the user set is still called.
+removing only ``Authorization`` when the origin changes; the auth flow sees only the
+final response, and a 401 from another origin is not answered (``_answerable``).
+
+Headers other than ``Authorization`` and ``Cookie`` (``ApiKey(header=...)``, a custom
+bearer header) are *withheld*: they are never put on the ``httpx.Request`` that httpx
+copies for the next hop. A hop observer adds them to each hop within the bound
+origins, just before it is sent, and removes them from any other: the ``trace``
+extension that httpcore transports call (propagated by httpx to every hop; a ``trace``
+the user set is still called), or ``Auth.request_hook`` installed as a client event
+hook, which sees every hop with any transport. A transport that neither calls the
+trace nor has the hook (``httpx.MockTransport``, ASGI/WSGI and other non-httpcore
+transports) never receives them: it fails closed, with a ``ConfigurationError`` saying
+how to install the hook. Query-parameter and cookie keys stay on the request (httpx
+drops both on every redirect hop); the observers put them back on same-origin hops.
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ from authwire._core.flow import AsyncStepper, Attempt, SyncStepper, Verdict
 from authwire._core.origin import OriginGuard
 from authwire._core.schemes.base import AuthLike, as_scheme
 from authwire._log import logger
+from authwire.errors import ConfigurationError
 from authwire.httpx._convert import (
     apply_attempt,
     body_position,
@@ -41,19 +52,48 @@ if TYPE_CHECKING:
 __all__ = ["Auth"]
 
 _SEND_HEADERS = "send_request_headers.started"
-#: Request extension holding the attempt whose params and cookies a same-origin hop keeps.
-_ATTEMPT = "authwire.attempt"
+#: Request extension holding a request's ``_Hops`` (shared by its redirect hops).
+_HOPS = "authwire.hops"
+
+
+class _Hops:
+    """One user request's state for the hop observers. Strictly private.
+
+    Attributes:
+        auth: The ``Auth`` whose request this is.
+        attempt: The credentials last attached by the flow (withheld headers included).
+        seen: Whether an observer (trace or event hook) has seen a hop being sent since
+            the flow last sent the request.
+    """
+
+    __slots__ = ("attempt", "auth", "seen")
+
+    def __init__(self, auth: Auth) -> None:
+        self.auth = auth
+        self.attempt: Attempt | None = None
+        self.seen = False
+
+    def __repr__(self) -> str:
+        return f"_Hops({self.attempt!r}, seen={self.seen})"
+
 
 #: The module of ``ClientCertificate``, which an auth object cannot present.
 _CERTIFICATES = "authwire.tls._certificate"
 
 
-def _restore(core_request: Any, attempt: Attempt) -> None:
-    """Put ``attempt``'s query parameters and cookies back on a same-origin redirect hop.
+def _restore(core_request: Any, attempt: Attempt, withheld: frozenset[str]) -> None:
+    """Put ``attempt``'s credentials on an httpcore request to a bound origin.
 
-    httpx builds a redirect's URL from ``Location`` and drops the ``Cookie`` header, so
-    an API key sent as a parameter or a cookie would be lost within the origin.
+    The withheld headers are set (replacing any of the same name). httpx builds a
+    redirect's URL from ``Location`` and drops the ``Cookie`` header, so an API key sent
+    as a parameter or a cookie would be lost within the origin: they are put back.
     """
+    added = [(k, v) for k, v in attempt.headers.items() if k.lower() in withheld]
+    if added:
+        names = {k.lower().encode("latin-1") for k, _ in added}
+        headers = core_request.headers
+        headers[:] = [(k, v) for k, v in headers if k.lower() not in names]
+        headers.extend((k.encode("latin-1"), v.encode("latin-1")) for k, v in added)
     if attempt.params:
         url = core_request.url
         target = bytes(url.target).decode("latin-1")
@@ -130,30 +170,41 @@ class Auth(httpx.Auth):
         self._fast = self.scheme.fast_attempt
         # Headers httpx does not strip by itself on a cross-origin redirect.
         self._strip = frozenset(self.scheme.header_names - {"authorization"})
-        # Whether redirect hops need our trace: to strip those headers when leaving the
-        # origin, or to put back query parameters and cookies that httpx drops on every
-        # redirect (it rebuilds the URL from Location and removes the Cookie header).
+        # Of those, the ones it would copy to a hop to another origin: only the hop
+        # observers attach them (httpx drops Cookie on every hop by itself).
+        self._withheld = self._strip - {"cookie"}
+        # Whether redirect hops need an observer: to attach or strip those headers, or
+        # to put back query parameters and cookies that httpx drops on every redirect
+        # (it rebuilds the URL from Location and removes the Cookie header).
         self._hops = bool(self._strip or self.scheme.param_names)
+        # The last attempt and its part without withheld headers (worked out once).
+        self._split: tuple[Attempt, Attempt] | None = None
 
     def __repr__(self) -> str:
         return f"authwire.httpx.Auth({self.scheme!r})"
 
     # -- redirect hops -----------------------------------------------------------------
 
-    def _guard_hops(self, request: httpx.Request, is_async: bool) -> None:
-        """Install the trace that strips our custom headers from cross-origin hops."""
+    def _guard_hops(self, request: httpx.Request, is_async: bool) -> _Hops:
+        """Give ``request`` its hop state and the trace that observes its hops."""
+        hops = _Hops(self)
         extensions = request.extensions
         user_trace = extensions.get("trace")
         if getattr(user_trace, "_authwire", None) is self:
-            return
+            extensions[_HOPS] = hops  # the request is sent again: a fresh state
+            return hops
         strip = self._strip
         allows = self.guard.allows
+        withheld = self._withheld
 
         def scrub(name: str, info: dict[str, Any]) -> None:
             if name.endswith(_SEND_HEADERS):
                 core_request = info.get("request")
                 if core_request is None:
                     return
+                state = core_request.extensions.get(_HOPS)
+                if state is not None:
+                    state.seen = True
                 if not allows(_hop_url(core_request)):
                     headers = core_request.headers
                     headers[:] = [
@@ -161,9 +212,9 @@ class Auth(httpx.Auth):
                     ]
                     logger.debug("redirect left the origin; removed authwire's headers")
                     return
-                attempt = core_request.extensions.get(_ATTEMPT)
+                attempt = state.attempt if state is not None else None
                 if attempt is not None:
-                    _restore(core_request, attempt)
+                    _restore(core_request, attempt, withheld)
 
         trace: Callable[[str, dict[str, Any]], Any]
         if is_async:
@@ -183,15 +234,110 @@ class Auth(httpx.Auth):
 
             trace = strace
         setattr(trace, "_authwire", self)  # noqa: B010 (marks our own wrapper)
-        request.extensions = {**extensions, "trace": trace}
+        request.extensions = {**extensions, "trace": trace, _HOPS: hops}
+        return hops
 
-    def _apply(self, request: httpx.Request, attempt: Attempt) -> None:
-        """Attach ``attempt``; remember it for redirect hops if it has params or cookies."""
-        apply_attempt(request, attempt)
-        if self._hops and (attempt.params or attempt.cookies):
-            extensions = request.extensions
-            if getattr(extensions.get("trace"), "_authwire", None) is self:
-                extensions[_ATTEMPT] = attempt  # our own copy, shared by the redirect hops
+    def request_hook(self, request: httpx.Request) -> None:
+        """An ``httpx.Client`` request event hook that sees every redirect hop.
+
+        Needed only with a transport that does not call httpcore's ``trace`` extension
+        (``httpx.MockTransport``, ASGI/WSGI transports, other non-httpcore transports)
+        and a scheme that sends a header other than ``Authorization`` (an API key in
+        ``X-API-Key``, a token in a vendor header): without it authwire cannot see the
+        hops of a redirect, so it does not send that header at all (and says so with a
+        ``ConfigurationError``). With it, each hop within the bound origins gets the
+        credentials and any other hop loses them. Harmless with any other transport.
+
+        Example:
+            >>> import httpx, authwire, authwire.httpx
+            >>> auth = authwire.httpx.Auth(authwire.ApiKey("k-123"))
+            >>> client = httpx.Client(
+            ...     auth=auth,
+            ...     transport=httpx.MockTransport(lambda r: httpx.Response(200)),
+            ...     event_hooks={"request": [auth.request_hook]},
+            ... )
+        """
+        hops = request.extensions.get(_HOPS)
+        if not isinstance(hops, _Hops) or hops.auth is not self:
+            return  # not a request authenticated by this Auth
+        hops.seen = True
+        attempt = hops.attempt
+        headers = request.headers
+        if not self.guard.allows(str(request.url)):
+            for name in self._strip:
+                headers.pop(name, None)
+            logger.debug("redirect left the origin; removed authwire's headers")
+            return
+        if attempt is None:
+            return
+        for name, value in attempt.headers.items():
+            if name.lower() in self._withheld:
+                headers[name] = value
+        if attempt.params:
+            present = set(request.url.params.keys())
+            missing = {k: v for k, v in attempt.params.items() if k not in present}
+            if missing:
+                request.url = request.url.copy_merge_params(missing)
+        if attempt.cookies:
+            pairs = {p.strip() for value in headers.get_list("cookie") for p in value.split(";")}
+            added = [f"{k}={v}" for k, v in attempt.cookies.items() if f"{k}={v}" not in pairs]
+            if added:
+                existing = headers.get("Cookie")
+                joined = "; ".join(added)
+                headers["Cookie"] = f"{existing}; {joined}" if existing else joined
+
+    async def arequest_hook(self, request: httpx.Request) -> None:
+        """``request_hook`` for ``httpx.AsyncClient`` (whose event hooks are awaited)."""
+        self.request_hook(request)
+
+    def _apply(self, request: httpx.Request, attempt: Attempt, hops: _Hops | None) -> None:
+        """Attach ``attempt``, all but its withheld headers; the hop observers add those."""
+        if hops is None:
+            apply_attempt(request, attempt)
+            return
+        hops.attempt = attempt
+        hops.seen = False
+        split = self._split
+        if split is None or split[0] is not attempt:
+            withheld = self._withheld
+            visible = attempt
+            if any(name.lower() in withheld for name in attempt.headers):
+                visible = Attempt(
+                    headers={k: v for k, v in attempt.headers.items() if k.lower() not in withheld},
+                    params=attempt.params,
+                    cookies=attempt.cookies,
+                )
+            split = self._split = (attempt, visible)
+        apply_attempt(request, split[1])
+
+    def _check_seen(self, hops: _Hops | None) -> None:
+        """Fail if withheld headers were due but no observer saw the request sent."""
+        if hops is None or hops.seen or hops.attempt is None:
+            return
+        withheld = self._withheld
+        names = sorted({k for k in hops.attempt.headers if k.lower() in withheld})
+        if not names:
+            return
+        raise ConfigurationError(
+            f"authwire did not send {', '.join(names)}: this client's transport does not "
+            "report redirect hops (no httpcore trace events), so authwire cannot keep the "
+            "header from following a redirect to another origin. Install the hook: "
+            "event_hooks={'request': [auth.request_hook]} (auth.arequest_hook for "
+            "httpx.AsyncClient)"
+        )
+
+    def _answerable(self, response: httpx.Response) -> bool:
+        """Whether the scheme may see ``response``: it came from a bound origin.
+
+        httpx follows redirects before the flow sees a response, so the response may be
+        another origin's. Its 401 (or Digest, Negotiate, DPoP-nonce leg) is not ours to
+        answer: it goes back to the caller untouched, with no token invalidated or
+        fetched and nothing replayed.
+        """
+        if self.guard.allows(str(response.url)):
+            return True
+        logger.debug("%s from another origin returned as is", response.status_code)
+        return False
 
     # -- the flows ---------------------------------------------------------------------
 
@@ -200,15 +346,15 @@ class Auth(httpx.Auth):
     ) -> Generator[httpx.Request, httpx.Response, None]:
         """The flow httpx runs for ``httpx.Client``."""
         self.guard.check(str(request.url))
-        if self._hops:
-            self._guard_hops(request, is_async=False)
+        hops = self._guard_hops(request, is_async=False) if self._hops else None
         position = body_position(request)
         first = self._fast(time.time())
         stepper: SyncStepper[Attempt]
         if first is not None:
-            self._apply(request, first)
+            self._apply(request, first, hops)
             response = yield request
-            if response.status_code != 401:
+            self._check_seen(hops)
+            if response.status_code != 401 or not self._answerable(response):
                 return
             stepper = SyncStepper(self.scheme.auth_flow(request_info(request), first))
             stepper.start()
@@ -218,16 +364,24 @@ class Auth(httpx.Auth):
             if attempt is None:
                 yield request
                 return
-            self._apply(request, attempt)
+            self._apply(request, attempt, hops)
             response = yield request
+            self._check_seen(hops)
+            if not self._answerable(response):
+                stepper.close()
+                return
         attempt = stepper.send(to_http_response(response))
         while attempt is not None:
             if not can_replay(request):
                 stepper.close()
                 return
             rewind(request, position)
-            self._apply(request, attempt)
+            self._apply(request, attempt, hops)
             response = yield request
+            self._check_seen(hops)
+            if not self._answerable(response):
+                stepper.close()
+                return
             attempt = stepper.send(to_http_response(response))
         if stepper.result is Verdict.STRIP:
             response.read()
@@ -238,14 +392,14 @@ class Auth(httpx.Auth):
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         """The flow httpx runs for ``httpx.AsyncClient`` (asyncio or trio)."""
         self.guard.check(str(request.url))
-        if self._hops:
-            self._guard_hops(request, is_async=True)
+        hops = self._guard_hops(request, is_async=True) if self._hops else None
         first = self._fast(time.time())
         stepper: AsyncStepper[Attempt]
         if first is not None:
-            self._apply(request, first)
+            self._apply(request, first, hops)
             response = yield request
-            if response.status_code != 401:
+            self._check_seen(hops)
+            if response.status_code != 401 or not self._answerable(response):
                 return
             stepper = AsyncStepper(self.scheme.auth_flow(request_info(request), first), _runtime())
             await stepper.start()
@@ -255,15 +409,23 @@ class Auth(httpx.Auth):
             if attempt is None:
                 yield request
                 return
-            self._apply(request, attempt)
+            self._apply(request, attempt, hops)
             response = yield request
+            self._check_seen(hops)
+            if not self._answerable(response):
+                stepper.close()
+                return
         attempt = await stepper.send(to_http_response(response))
         while attempt is not None:
             if not can_replay(request):
                 stepper.close()
                 return
-            self._apply(request, attempt)
+            self._apply(request, attempt, hops)
             response = yield request
+            self._check_seen(hops)
+            if not self._answerable(response):
+                stepper.close()
+                return
             attempt = await stepper.send(to_http_response(response))
         if stepper.result is Verdict.STRIP:
             await response.aread()

@@ -4,7 +4,12 @@ Strictly private module. The hot path (a fresh token or a static key) sets a hea
 appends one response hook; nothing else. The hook looks at the response only when it is
 a 401 (the scheme's flow answers it: refresh and replay once, or the next Digest or
 Negotiate leg) or a redirect (authwire's headers are removed if the redirect leaves the
-origin, before requests copies the request for the next hop).
+origin, before requests copies the request for the next hop, and the hook leaves that
+request: what the other origin answers is never fed to the scheme).
+
+Only a response from a bound origin is answered: requests copies the hooks to every
+redirect hop, so a 401 from another origin reaches the hook too, and must go back to the
+caller untouched (no token invalidated or fetched, nothing replayed there).
 """
 
 from __future__ import annotations
@@ -173,6 +178,11 @@ class Auth(requests.auth.AuthBase):
         self, exchange: _Exchange, response: requests.Response, send: Send, kwargs: dict[str, Any]
     ) -> requests.Response:
         """Feed ``response`` to the scheme's flow and replay while it asks to."""
+        if not self.guard.allows(response.url or ""):
+            # A redirect hop's answer from an origin the credentials are not bound to: not
+            # ours to answer, whatever it asks (a 401, a Digest or Negotiate leg).
+            logger.debug("%s from another origin returned as is", response.status_code)
+            return response
         stepper = exchange.stepper
         if stepper is None:
             if isinstance(exchange, _SharedExchange):
@@ -250,7 +260,18 @@ class Auth(requests.auth.AuthBase):
         target = urljoin(response.url, location)
         if not self.guard.allows(target):
             logger.debug("redirect leaves the origin; removing authwire's credentials")
-            strip_added(response.request, self.scheme)
+            # requests copies the request it was first given (the one a 401 replay's
+            # response keeps in its history), not the replay, for the next hop: strip both.
+            for request in (response.request, *(r.request for r in response.history)):
+                strip_added(request, self.scheme)
+                # The copy takes the hooks too: it leaves authwire behind (as
+                # authwire.Session's rebuild_auth does), so nothing that comes back from
+                # there, or from a later hop, is answered with credentials. A new dict:
+                # copies of a request share its hooks.
+                hooks = request.hooks.get("response", [])
+                kept = [h for h in hooks if not (isinstance(h, _Exchange) and h.auth is self)]
+                if len(kept) != len(hooks):
+                    request.hooks = {**request.hooks, "response": kept}
 
 
 def _strip(response: requests.Response) -> None:
