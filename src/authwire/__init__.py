@@ -70,6 +70,7 @@ if TYPE_CHECKING:
         InvalidTokenResponse,
         MutualAuthenticationError,
         TokenEndpointError,
+        TokenEndpointTimeout,
         TokenEndpointUnreachable,
         TokenRequestError,
     )
@@ -123,6 +124,7 @@ __all__ = [
     "Token",
     "TokenCache",
     "TokenEndpointError",
+    "TokenEndpointTimeout",
     "TokenEndpointUnreachable",
     "TokenExchange",
     "TokenRequestError",
@@ -180,6 +182,7 @@ _EXPORTS: dict[str, str] = {
     "Token": "authwire._core.token",
     "TokenCache": "authwire.caches.base",
     "TokenEndpointError": "authwire.errors",
+    "TokenEndpointTimeout": "authwire.errors",
     "TokenEndpointUnreachable": "authwire.errors",
     "TokenExchange": "authwire.credentials.token_exchange",
     "TokenRequestError": "authwire.errors",
