@@ -26,7 +26,8 @@ from authwire.errors import TokenEndpointTimeout
 
 __all__ = ["DEFAULT_DEADLINE", "Deadline", "current", "restart_current", "within"]
 
-#: Seconds one token acquisition may take, retries and waits included.
+#: Seconds one token acquisition may take with the default timeout (10 s) and retries (2):
+#: credentials default to ``timeout`` times the number of attempts.
 DEFAULT_DEADLINE: Final = 30.0
 
 _CURRENT: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar(

@@ -14,7 +14,7 @@ import abc
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from authwire._core.deadline import Deadline, within
 from authwire._core.flow import Flow, drive_sync
@@ -69,7 +69,7 @@ if TYPE_CHECKING:
         mandatory: float | None
         timeout: float
         retries: int | RetryPolicy | None
-        deadline: float | None
+        deadline: float | Literal["auto"] | None
         max_body: int
         min_lifetime: float
         http_client: Any

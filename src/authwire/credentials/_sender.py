@@ -404,8 +404,10 @@ class AsyncHttpxSender:
             response = await self._client.send(req, stream=True, follow_redirects=False)
             try:
                 body = _httpx_body(response, request, self._max_body)
-                async for chunk in response.aiter_raw():
-                    body.add(chunk)
+                # Closed here, not by the garbage collector, when the body is refused.
+                async with contextlib.aclosing(response.aiter_raw()) as chunks:
+                    async for chunk in chunks:
+                        body.add(chunk)
                 return _httpx_response(response, body.finish(), request)
             finally:
                 await response.aclose()

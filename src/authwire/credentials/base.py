@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from authwire._core.clock import Clock, system_clock
-from authwire._core.deadline import DEFAULT_DEADLINE
 from authwire._core.flow import Flow
 from authwire._core.policy import DEFAULT_MANDATORY, DEFAULT_MIN_LIFETIME, RefreshPolicy
 from authwire._core.retry import DEFAULT_RETRY, RetryPolicy
@@ -121,7 +120,10 @@ class ManagedCredential(Credential):
         deadline: Seconds one caller may spend getting a token, all included: connecting,
             every read, every retry and ``Retry-After`` wait, and waiting for another
             caller's request. Past it, ``TokenEndpointTimeout``. ``None`` removes the
-            bound (then only ``timeout`` and ``retries`` limit a call). Default 30.
+            bound (then only ``timeout`` and ``retries`` limit a call). Default
+            ``"auto"``: ``timeout`` times the number of attempts (30 s with the defaults,
+            1.5 s with ``timeout=1.5, retries=0``); none for ``DeviceCode`` and
+            ``AuthorizationCode``, whose waits for a person have their own bounds.
         max_body: The largest answer read from the token, discovery, JWKS, device or
             revocation endpoint, in bytes (after decompression); a larger one is refused
             with ``InvalidTokenResponse`` without reading the rest. Default 1 MiB.
@@ -135,6 +137,9 @@ class ManagedCredential(Credential):
         clock: The wall clock; tests pass ``authwire.testing.FakeClock``.
     """
 
+    #: Whether the grant waits for a person (no deadline by default).
+    _interactive = False
+
     def __init__(
         self,
         *,
@@ -143,7 +148,7 @@ class ManagedCredential(Credential):
         mandatory: float | None = None,
         timeout: float = 10.0,
         retries: int | RetryPolicy | None = None,
-        deadline: float | None = DEFAULT_DEADLINE,
+        deadline: float | Literal["auto"] | None = "auto",
         max_body: int = MAX_BODY,
         min_lifetime: float = DEFAULT_MIN_LIFETIME,
         http_client: Any = None,
@@ -156,11 +161,15 @@ class ManagedCredential(Credential):
 
         if timeout <= 0:
             raise ConfigurationError("timeout must be > 0 seconds")
-        if deadline is not None and not deadline > 0:
-            raise ConfigurationError("deadline must be > 0 seconds, or None for no bound")
+        self._retry = _retry(retries)
+        if deadline == "auto":
+            # Interactive grants wait for a person, bounded by the grant itself (the
+            # device code's expiry, login_timeout): no deadline unless one is given.
+            deadline = None if self._interactive else timeout * (self._retry.retries + 1)
+        if deadline is not None and not (isinstance(deadline, (int, float)) and deadline > 0):
+            raise ConfigurationError("deadline must be > 0 seconds, 'auto', or None for no bound")
         if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1:
             raise ConfigurationError("max_body must be a positive number of bytes")
-        self._retry = _retry(retries)
         self._clock = clock
         self._timeout = timeout
         self._max_body = max_body

@@ -31,7 +31,7 @@ from authwire._core.policy import Freshness, RefreshPolicy
 from authwire._core.token import Token
 from authwire._event import RefreshEvent
 from authwire._log import logger
-from authwire.caches.base import TokenCache
+from authwire.caches.base import NullLock, TokenCache
 from authwire.credentials._sender import AsyncSender, Sender
 from authwire.errors import AuthwireError, ConfigurationError
 
@@ -53,6 +53,7 @@ class _Flight:
         "failure",
         "loop_thread",
         "stale_at",
+        "takeover",
         "token",
     )
 
@@ -63,6 +64,7 @@ class _Flight:
         self.failure: BaseException | None = None  # the refresh's error, even if a fallback hid it
         self.loop_thread = loop_thread  # the thread of an async refresher's event loop
         self.stale_at = stale_at  # monotonic time from which waiters give up on it
+        self.takeover = False  # replaces a stuck flight, which may still hold the cache lock
         self._mutex = threading.Lock()
         self._callbacks: list[Callable[[], None]] = []
 
@@ -181,6 +183,7 @@ class TokenManager:
                 action = Action.REFRESH
             self._life.begin()
             flight = self._flight = self._new_flight(loop_thread)
+            flight.takeover = action is not decision.action
             return action, decision.token, decision.reason, decision.fallback, flight
 
     def _new_flight(self, loop_thread: int | None) -> _Flight:
@@ -401,7 +404,8 @@ class TokenManager:
         outcome, error = "fetched", None
         cache_error: str | None = None
         try:
-            lock = self.cache.lock(self.key)
+            # A takeover does not queue behind the stuck flight's cache lock.
+            lock = NullLock() if flight.takeover else self.cache.lock(self.key)
             lock.acquire()
             try:
                 cached = self._usable_cached(self.cache.get(self.key), replacing)
@@ -558,7 +562,8 @@ class TokenManager:
         outcome, error = "fetched", None
         cache_error: str | None = None
         try:
-            lock = self.cache.lock(self.key)
+            # A takeover does not queue behind the stuck flight's cache lock.
+            lock = NullLock() if flight.takeover else self.cache.lock(self.key)
             if self.cache.blocking:
                 await acquire_in_thread(lock.acquire, lock.release)
             else:
