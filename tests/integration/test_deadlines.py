@@ -221,7 +221,13 @@ def test_waiters_are_bounded_and_one_new_flight_replaces_a_stuck_leader(
         deadline=1.0,
     )
     before = faults.count("ok")
-    leader = threading.Thread(target=cred.get_token)  # ends with a token once released
+
+    def lead() -> None:
+        # Released long past its deadline: its own request then times out at once.
+        with pytest.raises(TokenEndpointTimeout):
+            cred.get_token()
+
+    leader = threading.Thread(target=lead)
     leader.start()
     while not calls:
         time.sleep(0.01)

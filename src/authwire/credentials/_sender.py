@@ -405,7 +405,8 @@ class AsyncHttpxSender:
             try:
                 body = _httpx_body(response, request, self._max_body)
                 # Closed here, not by the garbage collector, when the body is refused.
-                async with contextlib.aclosing(response.aiter_raw()) as chunks:
+                raw = response.aiter_raw()
+                async with contextlib.aclosing(raw) as chunks:  # type: ignore[type-var]
                     async for chunk in chunks:
                         body.add(chunk)
                 return _httpx_response(response, body.finish(), request)
