@@ -392,10 +392,12 @@ class AsyncHttpxSender:
 
         # On an event loop the deadline is a hard bound: the whole exchange is cancelled
         # when it passes, whatever the server trickles.
-        with anyio.move_on_after(deadline.left()) as scope:
+        left = deadline.left()
+        with anyio.move_on_after(left) as scope:
             return await self._send(request)
         assert scope.cancelled_caught
-        raise deadline.error(request.url, "no complete answer in time")
+        cause = TimeoutError(f"the exchange was cancelled after {left:.3g} s")
+        raise deadline.error(request.url, "no complete answer in time") from cause
 
     async def _send(self, request: HttpRequest) -> HttpResponse:
         httpx = self._httpx
