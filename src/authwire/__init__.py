@@ -71,6 +71,7 @@ if TYPE_CHECKING:
         InvalidTokenResponse,
         MutualAuthenticationError,
         TokenEndpointError,
+        TokenEndpointTimeout,
         TokenEndpointUnreachable,
         TokenRequestError,
     )
@@ -125,6 +126,7 @@ __all__ = [
     "Token",
     "TokenCache",
     "TokenEndpointError",
+    "TokenEndpointTimeout",
     "TokenEndpointUnreachable",
     "TokenExchange",
     "TokenRequestError",
@@ -183,6 +185,7 @@ _EXPORTS: dict[str, str] = {
     "Token": "authwire._core.token",
     "TokenCache": "authwire.caches.base",
     "TokenEndpointError": "authwire.errors",
+    "TokenEndpointTimeout": "authwire.errors",
     "TokenEndpointUnreachable": "authwire.errors",
     "TokenExchange": "authwire.credentials.token_exchange",
     "TokenRequestError": "authwire.errors",

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import contextvars
 import functools
+import math
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -72,16 +73,21 @@ RUNTIME = Runtime()
 
 
 async def wait_event(
-    done: threading.Event, subscribe: Callable[[Callable[[], None]], None]
-) -> None:
-    """Wait on the running loop until ``done`` is set by any thread.
+    done: threading.Event,
+    subscribe: Callable[[Callable[[], None]], None],
+    timeout: float | None = None,
+) -> bool:
+    """Wait on the running loop until ``done`` is set by any thread, or ``timeout`` passes.
 
     ``subscribe(callback)`` must arrange for ``callback`` to be called (from any thread)
     once ``done`` is set, or at once if it already is. No worker thread is tied up while
     waiting, so a thousand waiting tasks cost a thousand futures, not a thousand threads.
+
+    Returns:
+        Whether ``done`` is set (``False``: the timeout passed first).
     """
     if done.is_set():
-        return
+        return True
     if sniffio.current_async_library() == "trio":
         import trio
 
@@ -94,8 +100,9 @@ async def wait_event(
                 token.run_sync_soon(event.set)
 
         subscribe(wake_trio)
-        await event.wait()
-        return
+        with trio.move_on_after(math.inf if timeout is None else timeout):
+            await event.wait()
+        return done.is_set()
     loop = asyncio.get_running_loop()
     future: asyncio.Future[None] = loop.create_future()
 
@@ -109,7 +116,10 @@ async def wait_event(
             loop.call_soon_threadsafe(resolve)
 
     subscribe(wake_asyncio)
-    await future
+    with contextlib.suppress(TimeoutError):
+        # shield: a timeout must not cancel the future the waking thread resolves.
+        await asyncio.wait_for(asyncio.shield(future), timeout)
+    return done.is_set()
 
 
 async def acquire_in_thread(acquire: Callable[[], object], release: Callable[[], None]) -> None:

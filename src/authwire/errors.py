@@ -11,6 +11,7 @@ The hierarchy::
     │   ├── TokenRequestError              refused: .error, .error_description, .snippet
     │   ├── InvalidTokenResponse           not JSON, an HTML page, no access_token, wrong types
     │   └── TokenEndpointUnreachable       network failure or timeout; __cause__ holds why
+    │       └── TokenEndpointTimeout       the token's deadline passed; .elapsed, .deadline
     ├── MutualAuthenticationError          the server failed Negotiate mutual authentication
     └── CacheError                         a cache could not be read or written
 
@@ -34,6 +35,7 @@ __all__ = [
     "InvalidTokenResponse",
     "MutualAuthenticationError",
     "TokenEndpointError",
+    "TokenEndpointTimeout",
     "TokenEndpointUnreachable",
     "TokenRequestError",
 ]
@@ -224,6 +226,43 @@ class TokenEndpointUnreachable(TokenEndpointError):
     def retryable(self) -> bool:
         """Network failures are always worth another try."""
         return True
+
+
+class TokenEndpointTimeout(TokenEndpointUnreachable):
+    """The token's deadline passed before the token endpoint gave an answer.
+
+    One deadline covers a whole token acquisition: connecting, every read, every retry
+    and every ``Retry-After`` wait (``deadline=`` on every credential). A drip-feeding
+    endpoint, a hung one, retries that would run past it, or a ``Retry-After`` longer than
+    the time left all end here, as does a caller that waited that long for another
+    caller's request.
+
+    Attributes:
+        elapsed: Seconds spent before giving up.
+        deadline: The deadline, in seconds.
+        retry_after: The wait the endpoint asked for (``Retry-After``) when that wait
+            was longer than the time left, else ``None``.
+    """
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        reason: str,
+        elapsed: float,
+        deadline: float,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(url=url, reason=reason)
+        where = f" [{url}]" if url else ""
+        self.message = (
+            f"token endpoint timed out after {elapsed:.1f} s (deadline {deadline:g} s): "
+            f"{reason}{where}"
+        )
+        self.args = (self.message,)
+        self.elapsed = elapsed
+        self.deadline = deadline
+        self.retry_after = retry_after
 
 
 class MutualAuthenticationError(AuthwireError):

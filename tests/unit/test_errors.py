@@ -19,6 +19,7 @@ from authwire import (
     InvalidTokenResponse,
     MutualAuthenticationError,
     TokenEndpointError,
+    TokenEndpointTimeout,
     TokenEndpointUnreachable,
     TokenRequestError,
 )
@@ -44,6 +45,13 @@ EXAMPLES: list[AuthwireError] = [
     ),
     InvalidTokenResponse(reason="expected a JSON object, got an HTML page", url=URL, status=200),
     TokenEndpointUnreachable(url=URL, reason="ConnectError: refused"),
+    TokenEndpointTimeout(
+        url=URL,
+        reason="Retry-After 29 s is longer than the 3.2 s left",
+        elapsed=26.8,
+        deadline=30.0,
+        retry_after=29.0,
+    ),
     MutualAuthenticationError("server did not prove its identity", url="https://k.example/"),
     CacheError("cache file is world-readable", location="/home/u/.cache/authwire/x.json"),
 ]
@@ -125,6 +133,7 @@ def test_credential_unavailable_lists_every_source() -> None:
         (TokenRequestError(url=URL, status=400, error="invalid_grant"), False),
         (InvalidTokenResponse(reason="x", url=URL, status=200), False),
         (TokenEndpointUnreachable(url=URL, reason="timeout"), True),
+        (TokenEndpointTimeout(url=URL, reason="drip", elapsed=1.5, deadline=1.5), True),
     ],
 )
 def test_retryable(err: TokenEndpointError, retryable: bool) -> None:
@@ -151,3 +160,13 @@ def test_errors_are_hashable_and_unequal_across_classes() -> None:
     b = InsecureTransportError("x", url=URL)
     assert a != b
     assert len({a, b}) == 2
+
+
+def test_timeout_names_the_endpoint_and_how_long_it_tried() -> None:
+    """A TokenEndpointTimeout is a TokenEndpointUnreachable whose message says how long."""
+    err = TokenEndpointTimeout(url=URL, reason="reading the response", elapsed=1.52, deadline=1.5)
+    assert isinstance(err, TokenEndpointUnreachable)
+    assert str(err) == (
+        f"token endpoint timed out after 1.5 s (deadline 1.5 s): reading the response [{URL}]"
+    )
+    assert (err.elapsed, err.deadline, err.retry_after, err.url) == (1.52, 1.5, None, URL)

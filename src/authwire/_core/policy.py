@@ -7,7 +7,9 @@ inside the *mandatory* window (or expired) a caller must get a new token or an e
 Both windows shrink for short-lived tokens (advisory at most half the lifetime, mandatory
 at most a tenth), so a 60-second token is not refreshed on every call, and a random jitter
 (a fraction of the advisory window, drawn once per token) keeps a fleet from refreshing in
-lockstep. Decisions are pure: ``schedule(token, u)`` is computed once per token, and
+lockstep. A token that arrives already expired (``expires_in`` of ``0`` or less, a
+misconfigured provider) is used for a floor of ``min_lifetime`` seconds rather than
+refetched at every call. Decisions are pure: ``schedule(token, u)`` is computed once per token, and
 ``Schedule.decide(now)`` is two float comparisons, cheap enough for every request.
 """
 
@@ -20,12 +22,21 @@ from typing import Final
 
 from authwire._core.token import Token
 
-__all__ = ["DEFAULT_ADVISORY", "DEFAULT_MANDATORY", "Freshness", "RefreshPolicy", "Schedule"]
+__all__ = [
+    "DEFAULT_ADVISORY",
+    "DEFAULT_MANDATORY",
+    "DEFAULT_MIN_LIFETIME",
+    "Freshness",
+    "RefreshPolicy",
+    "Schedule",
+]
 
 #: Seconds before expiry at which the first caller refreshes (advisory window).
 DEFAULT_ADVISORY: Final = 300.0
 #: Seconds before expiry inside which no caller may use the token (mandatory window).
 DEFAULT_MANDATORY: Final = 30.0
+#: Seconds a token that arrived already expired is used before a new one is asked for.
+DEFAULT_MIN_LIFETIME: Final = 10.0
 #: Largest share of the advisory window added at random to spread a fleet's refreshes.
 DEFAULT_JITTER: Final = 0.1
 
@@ -78,6 +89,9 @@ class RefreshPolicy:
             ``0`` uses a token until the second it expires. Default 30.
         jitter: Largest fraction of the advisory window by which a token's refresh is
             moved earlier at random. ``0`` disables jitter. Default 0.1.
+        min_lifetime: Seconds a token whose lifetime is ``0`` or less (it arrived
+            expired) is used after receipt before it is due. ``0`` makes it due at once
+            (a token request per call). Default 10.
 
     Raises:
         ValueError: If a window is negative or ``jitter`` is not within [0, 1].
@@ -86,10 +100,13 @@ class RefreshPolicy:
     advisory: float = DEFAULT_ADVISORY
     mandatory: float = DEFAULT_MANDATORY
     jitter: float = DEFAULT_JITTER
+    min_lifetime: float = DEFAULT_MIN_LIFETIME
 
     def __post_init__(self) -> None:
         if self.advisory < 0 or self.mandatory < 0:
             raise ValueError("refresh windows must be >= 0 seconds")
+        if not 0 <= self.min_lifetime < math.inf:
+            raise ValueError("min_lifetime must be >= 0 seconds")
         if not 0 <= self.jitter <= 1:
             raise ValueError("jitter must be between 0 and 1")
 
@@ -105,6 +122,10 @@ class RefreshPolicy:
             return NEVER
         advisory, mandatory = self.advisory, self.mandatory
         lifetime = token.lifetime
+        if lifetime is not None and lifetime <= 0 and token.issued_at is not None:
+            # Arrived expired: use it for the floor, then fetch anew (no advisory phase).
+            due = token.issued_at + self.min_lifetime
+            return Schedule(due, due)
         if lifetime is not None and lifetime > 0:
             advisory = min(advisory, lifetime / 2)
             mandatory = min(mandatory, lifetime / 10)

@@ -4,6 +4,11 @@ Strictly private. After urllib3's ``Retry``: the policy is immutable and its dec
 pure; the waiting is a ``Sleep`` operation performed by whichever driver runs the flow.
 Connection failures, 408/425/429/5xx and the OAuth ``temporarily_unavailable`` error are
 retried with exponential back-off and full jitter, honouring ``Retry-After``.
+
+Retries live inside the token's deadline (``authwire._core.deadline``): a wait that would
+end past it is not started. A ``Retry-After`` longer than the time left fails at once
+with ``TokenEndpointTimeout`` stating the wait asked for, instead of sleeping past the
+deadline.
 """
 
 from __future__ import annotations
@@ -13,9 +18,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from authwire._core import deadline as _deadline
 from authwire._core.flow import Flow, Sleep
 from authwire._core.http import HttpRequest, HttpResponse, json_or_none, parse_retry_after
-from authwire.errors import RETRYABLE_ERRORS, RETRYABLE_STATUSES, TokenEndpointUnreachable
+from authwire.errors import (
+    RETRYABLE_ERRORS,
+    RETRYABLE_STATUSES,
+    TokenEndpointTimeout,
+    TokenEndpointUnreachable,
+)
 
 __all__ = ["DEFAULT_RETRY", "RetryPolicy", "send_with_retries"]
 
@@ -91,12 +102,17 @@ def send_with_retries(
     while True:
         if attempt and rebuild is not None:
             request = rebuild()
+        failure: TokenEndpointUnreachable | None = None
+        retry_after: float | None = None
         try:
             response: HttpResponse = yield request
-        except TokenEndpointUnreachable:
+        except TokenEndpointTimeout:
+            raise  # the deadline is spent: nothing is left to retry with
+        except TokenEndpointUnreachable as exc:
             wait = policy.delay(attempt, None, rand())
             if wait is None:
                 raise
+            failure, what = exc, exc.reason
         else:
             if not _is_retryable(response):
                 return response
@@ -104,6 +120,35 @@ def send_with_retries(
             wait = policy.delay(attempt, retry_after, rand())
             if wait is None:
                 return response
+            what = f"HTTP {response.status}"
+        _check_wait(request, wait, retry_after, attempt, what, failure)
         if wait > 0:
             yield Sleep(wait)
         attempt += 1
+
+
+def _check_wait(
+    request: HttpRequest,
+    wait: float,
+    retry_after: float | None,
+    attempt: int,
+    what: str,
+    failure: TokenEndpointUnreachable | None,
+) -> None:
+    """Raise ``TokenEndpointTimeout`` if waiting ``wait`` seconds leaves no time to retry."""
+    deadline = _deadline.current()
+    if deadline is None:
+        return
+    left = deadline.left()
+    if wait < left:
+        return
+    tries = f"{attempt + 1} attempt{'s' if attempt else ''} ({what})"
+    if retry_after is not None:
+        reason = (
+            f"the endpoint asked to wait {retry_after:g} s (Retry-After) but only "
+            f"{left:.1f} s of the deadline were left, after {tries}"
+        )
+    else:
+        reason = f"no time left to retry after {tries}"
+    error = deadline.error(request.url, reason, retry_after=retry_after)
+    raise error from failure

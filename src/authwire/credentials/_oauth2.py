@@ -14,8 +14,9 @@ import abc
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from authwire._core.deadline import Deadline, within
 from authwire._core.flow import Flow, drive_sync
 from authwire._core.oauth2.assertion import load_signing_key
 from authwire._core.oauth2.client_auth import AuthMethod, ClientAuth
@@ -68,6 +69,9 @@ if TYPE_CHECKING:
         mandatory: float | None
         timeout: float
         retries: int | RetryPolicy | None
+        deadline: float | Literal["auto"] | None
+        max_body: int
+        min_lifetime: float
         http_client: Any
         on_refresh: Callable[[RefreshEvent], None] | None
         clock: Clock
@@ -254,9 +258,13 @@ class OAuth2Credential(ManagedCredential):
             context.verify_mode = ssl.CERT_NONE
         else:
             context = ssl.create_default_context(cafile=str(verify))
-        timeout = self._timeout
-        self._manager._sender_factory = lambda: HttpxSender(None, timeout, verify=context)
-        self._manager._async_sender = lambda: async_sender(None, timeout, verify=context)
+        timeout, cap = self._timeout, self._max_body
+        self._manager._sender_factory = lambda: HttpxSender(
+            None, timeout, verify=context, max_body=cap
+        )
+        self._manager._async_sender = lambda: async_sender(
+            None, timeout, verify=context, max_body=cap
+        )
 
     # -- description -------------------------------------------------------------------
 
@@ -397,7 +405,8 @@ class OAuth2Credential(ManagedCredential):
         """
         sender = self._manager._sender_factory()
         try:
-            return drive_sync(self._revoke_flow(revocation_url), sender.send)
+            with within(self._revoke_deadline()):
+                return drive_sync(self._revoke_flow(revocation_url), sender.send)
         finally:
             close = getattr(sender, "close", None)
             if close is not None:
@@ -408,8 +417,13 @@ class OAuth2Credential(ManagedCredential):
         from authwire._aio import RUNTIME
         from authwire._core.flow import drive_async
 
-        async with self._manager._async_sender() as sender:
-            return await drive_async(self._revoke_flow(revocation_url), sender.send, RUNTIME)
+        with within(self._revoke_deadline()):
+            async with self._manager._async_sender() as sender:
+                return await drive_async(self._revoke_flow(revocation_url), sender.send, RUNTIME)
+
+    def _revoke_deadline(self) -> Deadline | None:
+        """A logout gets the same deadline as a token."""
+        return None if self._deadline is None else Deadline(self._deadline)
 
 
 class UserGrant(OAuth2Credential):

@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
+from authwire._core.deadline import restart_current
 from authwire._core.flow import Call, Flow
 from authwire._core.oauth2.grants import token_flow
 from authwire._core.oauth2.pkce import (
@@ -180,6 +181,8 @@ class AuthorizationCode(UserGrant):
         'cli'
     """
 
+    _interactive = True
+
     _grant_name = "authorization_code"
 
     def __init__(
@@ -260,6 +263,7 @@ class AuthorizationCode(UserGrant):
             yield Call(self._show, args=(request.url,))
             issuer = metadata.issuer if metadata else None
             code: str = yield Call(listener.wait, args=(request, self._login_timeout, issuer))
+            restart_current()  # the browser wait has its own bound (login_timeout)
         finally:
             listener.close()
         return (

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from authwire._core.clock import Clock, system_clock
 from authwire._core.flow import Flow
-from authwire._core.policy import DEFAULT_MANDATORY, RefreshPolicy
+from authwire._core.policy import DEFAULT_MANDATORY, DEFAULT_MIN_LIFETIME, RefreshPolicy
 from authwire._core.retry import DEFAULT_RETRY, RetryPolicy
 from authwire._core.schemes.base import AuthLike, AuthScheme, as_scheme
 from authwire._core.schemes.bearer import BearerAuth
 from authwire._core.token import Token
 from authwire._event import RefreshEvent
+from authwire._log import logger
 from authwire.caches.base import TokenCache, cache_key
+from authwire.credentials._sender import MAX_BODY
 from authwire.errors import ConfigurationError
 
 __all__ = ["Credential", "ManagedCredential"]
@@ -69,14 +71,18 @@ class Credential(abc.ABC):
         return as_scheme(other) + self.as_scheme()
 
 
-def _policy(leeway: float | None, mandatory: float | None) -> RefreshPolicy:
+def _policy(
+    leeway: float | None, mandatory: float | None, min_lifetime: float = DEFAULT_MIN_LIFETIME
+) -> RefreshPolicy:
     try:
         if leeway is None and mandatory is None:
-            return RefreshPolicy()
+            return RefreshPolicy(min_lifetime=min_lifetime)
         mandatory_window = DEFAULT_MANDATORY if mandatory is None else mandatory
         if leeway is None:
-            return RefreshPolicy(mandatory=mandatory_window)
-        return RefreshPolicy(advisory=leeway, mandatory=min(mandatory_window, leeway))
+            return RefreshPolicy(mandatory=mandatory_window, min_lifetime=min_lifetime)
+        return RefreshPolicy(
+            advisory=leeway, mandatory=min(mandatory_window, leeway), min_lifetime=min_lifetime
+        )
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from None
 
@@ -107,15 +113,32 @@ class ManagedCredential(Credential):
             shrunk to half the lifetime of short-lived tokens.
         mandatory: Seconds before expiry from which a token is no longer used. Default 30,
             shrunk to a tenth of the lifetime of short-lived tokens.
-        timeout: Seconds to wait for the token endpoint to connect and to answer.
-            Default 10.
+        timeout: Seconds to wait for the token endpoint to connect, and for each read
+            of its answer. Default 10.
         retries: Further attempts after a connection failure, 429 or 5xx, or a
             ``RetryPolicy``. ``0`` never retries. Default 2.
+        deadline: Seconds one caller may spend getting a token, all included: connecting,
+            every read, every retry and ``Retry-After`` wait, and waiting for another
+            caller's request. Past it, ``TokenEndpointTimeout``. ``None`` removes the
+            bound (then only ``timeout`` and ``retries`` limit a call). Default
+            ``"auto"``: ``timeout`` times the number of attempts (30 s with the defaults,
+            1.5 s with ``timeout=1.5, retries=0``); none for ``DeviceCode`` and
+            ``AuthorizationCode``, whose waits for a person have their own bounds.
+        max_body: The largest answer read from the token, discovery, JWKS, device or
+            revocation endpoint, in bytes (after decompression); a larger one is refused
+            with ``InvalidTokenResponse`` without reading the rest. Default 1 MiB.
+        min_lifetime: Seconds a token that arrives already expired (``expires_in`` of
+            ``0`` or less) is used before a new one is asked for, so a misconfigured
+            provider does not cost a token request per call (a warning is logged once).
+            ``0`` asks again at every call. Default 10.
         http_client: Your own ``httpx.Client``, ``httpx.AsyncClient`` or
             ``requests.Session`` for token requests (proxies, CA bundles). Default: authwire's.
         on_refresh: Called with a ``RefreshEvent`` (no secrets) after every refresh.
         clock: The wall clock; tests pass ``authwire.testing.FakeClock``.
     """
+
+    #: Whether the grant waits for a person (no deadline by default).
+    _interactive = False
 
     def __init__(
         self,
@@ -125,6 +148,9 @@ class ManagedCredential(Credential):
         mandatory: float | None = None,
         timeout: float = 10.0,
         retries: int | RetryPolicy | None = None,
+        deadline: float | Literal["auto"] | None = "auto",
+        max_body: int = MAX_BODY,
+        min_lifetime: float = DEFAULT_MIN_LIFETIME,
         http_client: Any = None,
         on_refresh: Callable[[RefreshEvent], None] | None = None,
         clock: Clock = system_clock,
@@ -136,20 +162,32 @@ class ManagedCredential(Credential):
         if timeout <= 0:
             raise ConfigurationError("timeout must be > 0 seconds")
         self._retry = _retry(retries)
+        if deadline == "auto":
+            # Interactive grants wait for a person, bounded by the grant itself (the
+            # device code's expiry, login_timeout): no deadline unless one is given.
+            deadline = None if self._interactive else timeout * (self._retry.retries + 1)
+        if deadline is not None and not (isinstance(deadline, (int, float)) and deadline > 0):
+            raise ConfigurationError("deadline must be > 0 seconds, 'auto', or None for no bound")
+        if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1:
+            raise ConfigurationError("max_body must be a positive number of bytes")
         self._clock = clock
         self._timeout = timeout
+        self._max_body = max_body
+        self._deadline = deadline
+        self._short_lifetime_warned = False
         _kind(http_client)  # a wrong kind fails here, at construction
         self._manager = TokenManager(
             fetch=self._token_flow,
             key=cache_key(self._identity()),
             cache=cache if cache is not None else DEFAULT_MEMORY_CACHE,
-            policy=_policy(leeway, mandatory),
-            sender=lambda: make_sender(http_client, timeout),
-            async_sender=lambda: async_sender(http_client, timeout),
+            policy=_policy(leeway, mandatory, min_lifetime),
+            sender=lambda: make_sender(http_client, timeout, max_body),
+            async_sender=lambda: async_sender(http_client, timeout, max_body=max_body),
             name=repr(self),
             clock=clock,
             on_refresh=on_refresh,
-            on_token=self._on_new_token,
+            on_token=self._new_token,
+            deadline=deadline,
         )
         # The hot path reads the manager's snapshot directly.
         self.peek = self._manager.peek  # type: ignore[method-assign]
@@ -161,6 +199,21 @@ class ManagedCredential(Credential):
     @abc.abstractmethod
     def _identity(self) -> Mapping[str, Any]:
         """What identifies this client for caching; secrets only as fingerprints."""
+
+    def _new_token(self, token: Token) -> None:
+        lifetime = token.lifetime
+        if lifetime is not None and lifetime <= 0 and not self._short_lifetime_warned:
+            # Once per credential: a provider that always sends expires_in 0 would
+            # otherwise log at every refresh.
+            self._short_lifetime_warned = True
+            logger.warning(
+                "%s: the token endpoint sent a token that is already expired "
+                "(expires_in %g); it is used for min_lifetime=%g s before a new one is asked for",
+                self._manager.name,
+                lifetime,
+                self._manager.policy.min_lifetime,
+            )
+        self._on_new_token(token)
 
     def _on_new_token(self, token: Token) -> None:
         """Hook for subclasses: a new token was fetched (e.g. to keep a rotated refresh token)."""

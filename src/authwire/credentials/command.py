@@ -227,7 +227,7 @@ class CommandCredential(ManagedCredential):
         self._env = dict(env) if env is not None else None
         self._cwd = os.fspath(cwd) if cwd is not None else None
         self._default_lifetime = default_lifetime
-        for http_only in ("http_client", "retries", "timeout"):
+        for http_only in ("http_client", "retries", "timeout", "max_body"):
             if http_only in options:
                 raise ConfigurationError(f"CommandCredential takes no {http_only}=")
         super().__init__(**options)

@@ -57,6 +57,8 @@ class DeviceCode(UserGrant):
         'cli'
     """
 
+    _interactive = True
+
     _grant_name = "device_code"
 
     def __init__(

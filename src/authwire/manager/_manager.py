@@ -7,10 +7,16 @@ run the credential's grant flow. A sync and an async caller share one flight; sy
 callers wait on a ``threading.Event``, async callers on a future woken from whichever
 thread finishes, so the event loop is never blocked. No lock is ever held while a
 user's request is in flight.
+
+Every caller has its own deadline (``deadline=``): a refresher runs its grant flow within
+it, and a waiter waits at most that long, whatever the refresher does. A refresher still
+running past its own deadline (stuck in a blocking call) no longer holds the others: the
+next caller starts exactly one new flight.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
@@ -18,30 +24,47 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
 from authwire._core.clock import Clock, system_clock
+from authwire._core.deadline import Deadline, within
 from authwire._core.flow import Flow, drive_async, drive_sync
 from authwire._core.lifecycle import Action, TokenLifecycle, token_fingerprint
 from authwire._core.policy import Freshness, RefreshPolicy
 from authwire._core.token import Token
 from authwire._event import RefreshEvent
 from authwire._log import logger
-from authwire.caches.base import TokenCache
+from authwire.caches.base import NullLock, TokenCache
 from authwire.credentials._sender import AsyncSender, Sender
 from authwire.errors import AuthwireError, ConfigurationError
 
 __all__ = ["TokenManager"]
 
+#: Seconds past a refresher's deadline after which waiters stop waiting for it and one of
+#: them starts a new flight (the refresher's own bound may overshoot by a read).
+STALE_GRACE = 1.0
+
 
 class _Flight:
     """The refresh in progress, and everyone waiting for it. Strictly private."""
 
-    __slots__ = ("_callbacks", "_mutex", "done", "error", "failure", "loop_thread", "token")
+    __slots__ = (
+        "_callbacks",
+        "_mutex",
+        "done",
+        "error",
+        "failure",
+        "loop_thread",
+        "stale_at",
+        "takeover",
+        "token",
+    )
 
-    def __init__(self, loop_thread: int | None) -> None:
+    def __init__(self, loop_thread: int | None, stale_at: float = math.inf) -> None:
         self.done = threading.Event()
         self.token: Token | None = None
         self.error: BaseException | None = None
         self.failure: BaseException | None = None  # the refresh's error, even if a fallback hid it
         self.loop_thread = loop_thread  # the thread of an async refresher's event loop
+        self.stale_at = stale_at  # monotonic time from which waiters give up on it
+        self.takeover = False  # replaces a stuck flight, which may still hold the cache lock
         self._mutex = threading.Lock()
         self._callbacks: list[Callable[[], None]] = []
 
@@ -84,6 +107,8 @@ class TokenManager:
         name: A secret-free description for logs and events.
         clock: The wall clock.
         on_refresh: Called with a ``RefreshEvent`` after every refresh attempt.
+        deadline: Seconds one caller may spend getting a token (fetching or waiting for
+            another caller's fetch); ``None`` for no bound.
     """
 
     def __init__(
@@ -99,6 +124,7 @@ class TokenManager:
         clock: Clock = system_clock,
         on_refresh: Callable[[RefreshEvent], None] | None = None,
         on_token: Callable[[Token], None] | None = None,
+        deadline: float | None = None,
     ) -> None:
         self._fetch = fetch
         self.key = key
@@ -110,6 +136,7 @@ class TokenManager:
         self._clock = clock
         self._on_refresh = on_refresh
         self._on_token = on_token
+        self.deadline = deadline
         self._life = TokenLifecycle(policy)
         self._mutex = threading.Lock()
         self._flight: _Flight | None = None
@@ -144,11 +171,46 @@ class TokenManager:
             decision = self._life.decide(self._clock())
             if decision.action is Action.USE:
                 return decision.action, decision.token, "", None, None
-            if decision.action is Action.WAIT:
-                return decision.action, decision.token, decision.reason, None, self._flight
+            action = decision.action
+            if action is Action.WAIT:
+                stuck = self._flight
+                if stuck is None or time.monotonic() < stuck.stale_at:
+                    return action, decision.token, decision.reason, None, stuck
+                # The refresher is past its deadline: this caller starts the one new flight.
+                logger.warning(
+                    "token refresh for %s is past its deadline; starting a new one", self.name
+                )
+                action = Action.REFRESH
             self._life.begin()
-            flight = self._flight = _Flight(loop_thread)
-            return decision.action, decision.token, decision.reason, decision.fallback, flight
+            flight = self._flight = self._new_flight(loop_thread)
+            flight.takeover = action is not decision.action
+            return action, decision.token, decision.reason, decision.fallback, flight
+
+    def _new_flight(self, loop_thread: int | None) -> _Flight:
+        deadline = self.deadline
+        stale_at = math.inf if deadline is None else time.monotonic() + deadline + STALE_GRACE
+        return _Flight(loop_thread, stale_at)
+
+    def _own_deadline(self) -> Deadline | None:
+        return None if self.deadline is None else Deadline(self.deadline)
+
+    def _wait_time(self, flight: _Flight, own: Deadline | None) -> float | None:
+        """How long a waiter waits before looking again (``None``: no bound).
+
+        Its own time left, or until the flight goes stale, whichever is first.
+        """
+        if own is None:
+            return None
+        return max(0.0, min(own.left(), flight.stale_at - time.monotonic()))
+
+    def _waited_too_long(self, own: Deadline | None) -> None:
+        if own is not None and own.expired():
+            raise own.error("", f"waited for another caller's token request for {self.name}")
+
+    def _still_refreshing(self, flight: _Flight) -> None:
+        """Keep ``refreshing`` set while a newer flight runs (mutex held)."""
+        if self._flight is not None and self._flight is not flight:
+            self._life.begin()
 
     def _publish(self, token: Token) -> None:
         """Adopt ``token`` (mutex held)."""
@@ -190,6 +252,7 @@ class TokenManager:
                     self._snapshot = (used, self._life.advisory_retry_at)
             if self._flight is flight:
                 self._flight = None
+            self._still_refreshing(flight)
         flight.failure = error
         flight.finish(used, None if used is not None else error)
         self._report(reason, outcome, started, used, error, cache_error)
@@ -206,6 +269,7 @@ class TokenManager:
             self._life.abandon()
             if self._flight is flight:
                 self._flight = None
+            self._still_refreshing(flight)
         flight.finish(None, None)
 
     def _report(
@@ -304,6 +368,7 @@ class TokenManager:
         snapshot = self._snapshot
         if snapshot is not None and self._clock() < snapshot[1]:
             return snapshot[0]
+        own = self._own_deadline()
         while True:
             action, token, reason, fallback, flight = self._decide(None)
             if action is Action.USE:
@@ -317,22 +382,30 @@ class TokenManager:
                         "is refreshing the same credential on that loop; call aget_token() "
                         "from async code (waiting here would deadlock)"
                     )
-                flight.done.wait()
+                if not flight.done.wait(self._wait_time(flight, own)):
+                    self._waited_too_long(own)
+                    continue  # the refresher is past its deadline: look again
                 result = flight.outcome()
                 if result is not None:
                     return result
                 continue  # the refresher gave up (cancelled): try again
-            return self._lead_sync(flight, reason, token, fallback)
+            return self._lead_sync(flight, reason, token, fallback, own)
 
     def _lead_sync(
-        self, flight: _Flight, reason: str, replacing: Token | None, fallback: Token | None
+        self,
+        flight: _Flight,
+        reason: str,
+        replacing: Token | None,
+        fallback: Token | None,
+        own: Deadline | None = None,
     ) -> Token:
         started = time.monotonic()
         token: Token | None = None
         outcome, error = "fetched", None
         cache_error: str | None = None
         try:
-            lock = self.cache.lock(self.key)
+            # A takeover does not queue behind the stuck flight's cache lock.
+            lock = NullLock() if flight.takeover else self.cache.lock(self.key)
             lock.acquire()
             try:
                 cached = self._usable_cached(self.cache.get(self.key), replacing)
@@ -341,7 +414,8 @@ class TokenManager:
                 else:
                     if fallback is None:
                         fallback = self._valid_cached(replacing)
-                    token = drive_sync(self._fetch(replacing), self._sync_sender().send)
+                    with within(own or self._own_deadline()):
+                        token = drive_sync(self._fetch(replacing), self._sync_sender().send)
                     # Stored before it is handed out: a rotated refresh token is on disk
                     # first. A failed write is reported, and the token used anyway.
                     cache_error = self._store(token)
@@ -380,7 +454,7 @@ class TokenManager:
             ):
                 return None, None
             self._life.begin()
-            flight = self._flight = _Flight(None)
+            flight = self._flight = self._new_flight(None)
             return flight, token
 
     def refresh_ahead(self) -> Token:
@@ -443,6 +517,7 @@ class TokenManager:
         snapshot = self._snapshot
         if snapshot is not None and self._clock() < snapshot[1]:
             return snapshot[0]
+        own = self._own_deadline()
         while True:
             action, token, reason, fallback, flight = self._decide(threading.get_ident())
             if action is Action.USE:
@@ -452,12 +527,16 @@ class TokenManager:
             if action is Action.WAIT:
                 from authwire._aio import wait_event  # not at import: it loads asyncio
 
-                await wait_event(flight.done, flight.subscribe)
+                if not await wait_event(
+                    flight.done, flight.subscribe, self._wait_time(flight, own)
+                ):
+                    self._waited_too_long(own)
+                    continue
                 result = flight.outcome()
                 if result is not None:
                     return result
                 continue
-            return await self._lead_async(flight, reason, token, fallback)
+            return await self._lead_async(flight, reason, token, fallback, own)
 
     async def _cache_call(self, fn: Callable[..., object], *args: object) -> object:
         if self.cache.blocking:
@@ -467,7 +546,12 @@ class TokenManager:
         return fn(*args)
 
     async def _lead_async(
-        self, flight: _Flight, reason: str, replacing: Token | None, fallback: Token | None
+        self,
+        flight: _Flight,
+        reason: str,
+        replacing: Token | None,
+        fallback: Token | None,
+        own: Deadline | None = None,
     ) -> Token:
         # The event-loop helpers load asyncio: imported here, on the async refresh path,
         # so that a manager serving only threads never imports it.
@@ -478,7 +562,8 @@ class TokenManager:
         outcome, error = "fetched", None
         cache_error: str | None = None
         try:
-            lock = self.cache.lock(self.key)
+            # A takeover does not queue behind the stuck flight's cache lock.
+            lock = NullLock() if flight.takeover else self.cache.lock(self.key)
             if self.cache.blocking:
                 await acquire_in_thread(lock.acquire, lock.release)
             else:
@@ -491,8 +576,9 @@ class TokenManager:
                 else:
                     if fallback is None:
                         fallback = await self._cache_call(self._valid_cached, replacing)  # type: ignore[assignment]
-                    async with self._async_sender() as sender:
-                        token = await drive_async(self._fetch(replacing), sender.send, RUNTIME)
+                    with within(own or self._own_deadline()):
+                        async with self._async_sender() as sender:
+                            token = await drive_async(self._fetch(replacing), sender.send, RUNTIME)
                     cache_error = await self._cache_call(self._store, token)  # type: ignore[assignment]
             finally:
                 if self.cache.blocking:

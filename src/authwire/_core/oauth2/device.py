@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
+from authwire._core.deadline import restart_current
 from authwire._core.flow import Call, Flow, Sleep
 from authwire._core.http import HttpRequest, HttpResponse, json_or_none
 from authwire._core.oauth2.grants import token_flow
@@ -171,6 +172,8 @@ def device_code_flow(
     while True:
         if interval > 0:
             yield Sleep(interval)
+        # Waiting for the person is not the endpoint's time: each poll gets the whole deadline.
+        restart_current()
         if clock() >= auth.expires_at:
             raise InteractionRequired(
                 "the device code expired before the login was approved; start it again"

@@ -5,6 +5,13 @@ Strictly private. Any body at all gives a ``Token``, a ``TokenRequestError`` or 
 Servers in the wild are met halfway where it is safe: a numeric ``expires_in`` sent as a
 string, a missing ``token_type`` (taken as Bearer), a scope sent as a list, and a
 form-encoded body from old endpoints are accepted.
+
+Lifetimes are judged: an ``expires_in`` that is not a finite number (``1e400``, a
+``10**400`` too large for a float, ``NaN``) is an ``InvalidTokenResponse``; one longer than
+``MAX_LIFETIME`` (a year) is clamped to it with a warning (a token is never trusted for
+longer than that without asking again); ``0`` or negative gives a token that is already
+expired, which the refresh policy uses for its ``min_lifetime`` floor. When the access
+token is a JWT whose ``exp`` is earlier than ``expires_in`` says, the earlier one wins.
 """
 
 from __future__ import annotations
@@ -18,9 +25,14 @@ from urllib.parse import parse_qsl
 from authwire._core.http import HttpResponse, parse_retry_after
 from authwire._core.redact import redact_text, redact_url, snippet
 from authwire._core.token import Token, decode_jwt_claims
+from authwire._log import logger
 from authwire.errors import InvalidTokenResponse, TokenRequestError
 
-__all__ = ["finite_number", "parse_token_response"]
+__all__ = ["MAX_LIFETIME", "finite_number", "parse_token_response"]
+
+#: The longest lifetime taken from a token response, in seconds (one year); longer ones
+#: are clamped to it with a warning.
+MAX_LIFETIME: Final = 365 * 24 * 3600.0
 
 _KNOWN: Final = frozenset(
     {
@@ -46,14 +58,14 @@ def finite_number(value: Any) -> float | None:
     """
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
+    try:
+        if isinstance(value, (int, float)):
+            number = float(value)  # an int beyond a float's range: OverflowError
+        elif isinstance(value, str):
             number = float(value.strip())
-        except ValueError:
+        else:
             return None
-    else:
+    except (ValueError, OverflowError):
         return None
     return number if math.isfinite(number) else None
 
@@ -150,12 +162,20 @@ def parse_token_response(
     if "expires_in" in data and data["expires_in"] is not None:
         expires_in = finite_number(data["expires_in"])
         if expires_in is None:
-            raise invalid("expires_in is not a number")
+            raise invalid("expires_in is not a finite number")
+        if expires_in > MAX_LIFETIME:
+            logger.warning(
+                "token endpoint %s sent expires_in %.3g s; clamped to %g s (one year)",
+                where,
+                expires_in,
+                MAX_LIFETIME,
+            )
+            expires_in = MAX_LIFETIME
         expires_at = received_at + max(expires_in, 0.0)
-    else:
-        exp = finite_number(decode_jwt_claims(access_token).get("exp"))
-        if exp is not None:
-            expires_at = exp
+    exp = finite_number(decode_jwt_claims(access_token).get("exp"))
+    if exp is not None and (expires_at is None or exp < expires_at):
+        # The token itself says it ends sooner: believe the earlier.
+        expires_at = min(exp, received_at + MAX_LIFETIME)
 
     refresh_token = data.get("refresh_token")
     if refresh_token is not None and not isinstance(refresh_token, str):
