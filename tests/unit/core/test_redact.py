@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -29,7 +30,7 @@ from authwire import (
     TokenEndpointUnreachable,
     TokenRequestError,
 )
-from authwire._core.redact import redact_headers, redact_text, redact_url, snippet
+from authwire._core.redact import REDACTED, redact_headers, redact_text, redact_url, snippet
 
 _SECRET_CHARS = st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"])
 secrets_st = st.text(_SECRET_CHARS, min_size=8, max_size=40).filter(lambda s: s.strip() == s)
@@ -219,3 +220,107 @@ def test_log_leak_check_can_fail() -> None:
             emit(secret)
             with pytest.raises(AssertionError, match="secret leaked"):
                 planter.check_logs()
+
+
+# -- escaped echoes (HTML, JSON \u and \/ escapes, mixes) -------------------------------
+
+#: Secrets built from the characters escapers change, plus any others.
+_ESCAPED_CHARS = st.sampled_from(list("&<>'\"/\\ +=%;#éü€中😀")) | st.characters(
+    codec="utf-8", exclude_categories=["Cs", "Cc"]
+)
+tricky_secrets = (
+    st.tuples(st.text(_ESCAPED_CHARS, min_size=1, max_size=12), st.text(min_size=4, max_size=12))
+    .map(lambda parts: "k3y" + parts[0] + "Z" + parts[1].replace("\x00", "0"))
+    .filter(lambda s: s.strip() == s)
+)
+
+
+def _html_numeric(text: str, hexa: bool) -> str:
+    return "".join(
+        c if c.isascii() and c.isalnum() else (f"&#x{ord(c):X};" if hexa else f"&#{ord(c)};")
+        for c in text
+    )
+
+
+def escaped_echoes(secret: str) -> list[str]:
+    """The ways real servers echo ``secret``: escaped by HTML, JSON or both."""
+    import html
+
+    as_json = json.dumps(secret)[1:-1]
+    return [
+        html.escape(secret),  # &amp; &lt; &#x27; &quot;
+        html.escape(secret).replace("/", "&#x2F;"),  # OWASP's encoder
+        _html_numeric(secret, hexa=False),
+        _html_numeric(secret, hexa=True),
+        as_json,  # \u00e9, surrogate pairs
+        as_json.replace("/", "\\/"),  # PHP json_encode
+        re.sub(r"\\u[0-9a-f]{4}", lambda m: m.group(0).upper().replace("\\U", "\\u"), as_json),
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        html.escape(as_json),  # a JSON string put into an HTML page
+        json.dumps(html.escape(secret))[1:-1],  # an HTML fragment put into JSON
+        quote_plus(secret),
+    ]
+
+
+@settings(max_examples=250)
+@given(secret=tricky_secrets, before=surroundings, after=surroundings)
+def test_escaped_echo_never_keeps_part_of_the_secret(secret: str, before: str, after: str) -> None:
+    """An escaped echo goes whole: no part before (or after) its first escaped character."""
+    head, tail = secret[:4], secret[-4:]
+    for echo in escaped_echoes(secret):
+        out = redact_text(f"{before}<{echo}>{after}", [secret])
+        assert f"<{REDACTED}>" in out, echo
+        text = snippet(f"rejected [{echo}] for {before!r}", [secret], limit=400)
+        assert f"[{REDACTED}]" in text, echo
+        assert f"[{head}" not in text
+        assert f"{tail}]" not in text
+
+
+@settings(max_examples=100)
+@given(secret=tricky_secrets)
+def test_escaped_echo_never_reaches_a_token_error(secret: str) -> None:
+    """A token endpoint echoing the secret escaped leaves none of it in the error."""
+    import html
+
+    from authwire._core.http import HttpResponse
+    from authwire._core.oauth2.token_response import parse_token_response
+
+    description = f"bad client_secret [{html.escape(secret)}]"
+    body = json.dumps({"error": "invalid_client", "error_description": description}).encode()
+    with pytest.raises(TokenRequestError) as caught:
+        parse_token_response(
+            HttpResponse(400, body=body),
+            received_at=0.0,
+            url="https://idp.example/t",
+            secrets=[secret],
+        )
+    err = caught.value
+    for text in (str(err), repr(err), err.snippet, err.error_description or ""):
+        assert f"[{REDACTED}]" in text or "[" not in text
+        for echo in escaped_echoes(secret):
+            assert echo not in text
+
+
+def test_planted_tricky_secret_checker_catches_every_escaped_echo() -> None:
+    """The leak checker finds a tricky planted secret in each escaped echo, and its prefix."""
+    secret = plant("pw", tricky=True)
+    prefix = secret[: secret.index("&")]
+    for leaky in (*escaped_echoes(secret), prefix):
+        with pytest.raises(AssertionError, match="secret leaked"):
+            assert_no_secret(f"x {leaky} y", secret)
+
+
+def test_whitespace_in_a_secret_survives_no_snippet() -> None:
+    """A secret holding runs of spaces is removed before the snippet folds whitespace."""
+    secret = "pw  two\u00a0\u00a0spaces-0123456789"
+    out = snippet(f"error: {secret} rejected", [secret])
+    assert out == f"error: {REDACTED} rejected"
+
+
+def test_quoted_json_fields_are_removed_unlisted() -> None:
+    """A JSON password field inside HTML (&quot;) or inside a JSON string (\\") is removed."""
+    import html
+
+    inner = json.dumps({"password": "AT-1234567890"})
+    for text in (html.escape(inner), json.dumps(inner)):
+        assert "AT-1234567890" not in redact_text(text)
