@@ -113,6 +113,14 @@ class HttpRequest(Value):
         _set(self, "body", body)
         _set(self, "secrets", secrets)
 
+    def __repr__(self) -> str:
+        from authwire._core.redact import redact_url
+
+        return (
+            f"HttpRequest(method={self.method!r}, url={redact_url(self.url)!r}, "
+            f"headers={self.headers!r})"
+        )
+
 
 class HttpResponse(Value):
     """An HTTP response handed back to a flow.
@@ -150,6 +158,14 @@ class HttpResponse(Value):
         _set(self, "body", body)
         _set(self, "url", url)
         _set(self, "peer_certificate", peer_certificate)
+
+    def __repr__(self) -> str:
+        from authwire._core.redact import redact_url
+
+        return (
+            f"HttpResponse(status={self.status!r}, headers={self.headers!r}, "
+            f"url={redact_url(self.url)!r})"
+        )
 
     def json(self) -> Any:
         """The body decoded as JSON (raises ``ValueError`` if it is not)."""

@@ -324,3 +324,82 @@ def test_quoted_json_fields_are_removed_unlisted() -> None:
     inner = json.dumps({"password": "AT-1234567890"})
     for text in (html.escape(inner), json.dumps(inner)):
         assert "AT-1234567890" not in redact_text(text)
+
+
+# -- secrets in configured URLs ---------------------------------------------------------
+
+
+def _secret_url(planted: SecretPlanter, path: str = "/token") -> str:
+    """A URL with a password in its userinfo and three secret query values."""
+    pw, cs, key, tok = (quote(planted.new(label), safe="") for label in ("upw", "qcs", "qk", "qt"))
+    return f"https://svc:{pw}@idp.example{path}?client_secret={cs}&api_key={key}&token={tok}&x=1"
+
+
+def test_no_url_secret_in_any_credential_repr(planted_secrets: SecretPlanter) -> None:
+    """A URL's userinfo password and secret query values appear in no repr of any credential."""
+    import authwire.httpx
+    import authwire.requests
+    from authwire import (
+        AuthorizationCode,
+        DeviceCode,
+        JwtBearer,
+        LoginEndpoint,
+        PasswordGrant,
+        RefreshTokenGrant,
+        Session,
+        TokenExchange,
+    )
+    from authwire._core.http import HttpRequest, HttpResponse
+    from authwire.refresher import Refresher
+
+    url = _secret_url(planted_secrets)
+    common: dict[str, object] = {"client_id": "svc", "client_secret": "cs-not-planted"}
+    creds = []
+    for where in ({"token_url": url}, {"issuer": _secret_url(planted_secrets, "/realm")}):
+        creds += [
+            ClientCredentials(**where, **common),  # type: ignore[arg-type]
+            PasswordGrant(**where, username="alice", password="pw", **common),  # type: ignore[arg-type]
+            RefreshTokenGrant(**where, refresh_token="rt", **common),  # type: ignore[arg-type]
+            AuthorizationCode(**where, **common),  # type: ignore[arg-type]
+            DeviceCode(**where, **common),  # type: ignore[arg-type]
+            JwtBearer(**where, assertion="a", client_id="svc"),  # type: ignore[arg-type]
+            TokenExchange(**where, subject="s", **common),  # type: ignore[arg-type]
+        ]
+    creds.append(LoginEndpoint(_secret_url(planted_secrets, "/login"), "alice", "pw"))
+    objects: list[object] = []
+    for cred in creds:
+        objects += [cred, cred.as_scheme(), authwire.requests.Auth(cred), Refresher(cred)]
+        objects += [authwire.httpx.Auth(cred)]
+        endpoint = getattr(cred, "_endpoint", None)
+        if endpoint is not None:
+            objects.append(endpoint)
+    with Session(auth=creds[0]) as session:
+        objects.append(session)
+    objects += [HttpRequest("POST", url), HttpResponse(400, url=url)]
+    planted_secrets.check(*objects, others=["svc"])
+
+
+def test_no_url_secret_in_errors_about_urls(planted_secrets: SecretPlanter) -> None:
+    """Errors naming a configured URL (discovery, token endpoint) show it redacted."""
+    from authwire._core.http import HttpResponse
+    from authwire._core.oauth2.discovery import parse_discovery_response
+
+    issuer = _secret_url(planted_secrets, "/realm")
+    other = _secret_url(planted_secrets, "/other")
+    errors: list[Exception] = []
+    for response in (
+        HttpResponse(404),
+        HttpResponse(200, body=json.dumps({"issuer": other}).encode()),
+    ):
+        with pytest.raises(ConfigurationError) as caught:
+            parse_discovery_response(response, issuer)
+        errors.append(caught.value)
+    url = _secret_url(planted_secrets)
+    errors += [
+        TokenRequestError(url=url, status=400, error="invalid_client"),
+        InvalidTokenResponse(reason="not JSON", url=url, status=200),
+        TokenEndpointUnreachable(url=url, reason="refused"),
+        InsecureTransportError("refused", url=url),
+        MutualAuthenticationError("failed", url=url),
+    ]
+    planted_secrets.check(*errors, *(getattr(e, "url", "") for e in errors), others=["svc"])

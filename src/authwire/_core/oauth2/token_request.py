@@ -11,6 +11,7 @@ from typing import Any
 
 from authwire._core.http import Headers, HttpRequest, form_body
 from authwire._core.oauth2.client_auth import ClientAuth
+from authwire._core.redact import redact_url
 
 __all__ = ["TokenEndpoint", "build_form_request", "build_token_request", "normalize_scope"]
 
@@ -46,6 +47,15 @@ class TokenEndpoint:
     extra: tuple[tuple[str, str], ...] = ()
     headers: tuple[tuple[str, str], ...] = field(default=())
     dpop: Any = field(default=None, repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        # By hand: the URL redacted (userinfo, secret query values), the extra fields and
+        # headers by name only (they may carry secrets), for tracebacks with locals.
+        return (
+            f"TokenEndpoint(url={redact_url(self.url)!r}, client={self.client!r}, "
+            f"scope={self.scope!r}, audience={self.audience!r}, resource={self.resource!r}, "
+            f"extra={[k for k, _ in self.extra]!r}, headers={[k for k, _ in self.headers]!r})"
+        )
 
 
 def build_token_request(
