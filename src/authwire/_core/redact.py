@@ -12,7 +12,7 @@ import functools
 import hmac
 import re
 from collections.abc import Iterable, Mapping
-from typing import Final, Generic, NamedTuple, TypeVar
+from typing import Final, Generic, NamedTuple, TypeVar, overload
 from urllib.parse import urlsplit, urlunsplit
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "redact_url",
     "reveal",
     "snippet",
+    "wrap_secrets",
 ]
 
 T = TypeVar("T")
@@ -159,6 +160,15 @@ class Secret(Generic[T]):
         return bool(self._value)
 
 
+def wrap_secrets(values: Iterable[str | Secret[str] | None]) -> tuple[Secret[str], ...]:
+    """``values`` each as a ``Secret`` (empty ones and ``None`` left out)."""
+    return tuple(v if isinstance(v, Secret) else Secret(v) for v in values if v)
+
+
+@overload
+def reveal(value: Secret[str] | str) -> str: ...
+@overload
+def reveal(value: Secret[str] | str | None) -> str | None: ...
 def reveal(value: Secret[str] | str | None) -> str | None:
     """The plain value of a ``Secret`` or of a string given as is (``None`` stays ``None``)."""
     if isinstance(value, Secret):

@@ -361,10 +361,10 @@ class OAuth2Credential(ManagedCredential):
         # it is the one that would keep the session alive.
         if token.refresh_token:
             revoked |= yield from revoke_flow(
-                url, endpoint, token.refresh_token, "refresh_token", now=self._clock()
+                url, endpoint, Secret(token.refresh_token), "refresh_token", now=self._clock()
             )
         revoked |= yield from revoke_flow(
-            url, endpoint, token.access_token, "access_token", now=self._clock()
+            url, endpoint, Secret(token.access_token), "access_token", now=self._clock()
         )
         return revoked
 
@@ -455,7 +455,7 @@ class UserGrant(OAuth2Credential):
         try:
             return (
                 yield from refresh_token_flow(
-                    endpoint, source.refresh_token, clock=self._clock, retry=self._retry
+                    endpoint, Secret(source.refresh_token), clock=self._clock, retry=self._retry
                 )
             )
         except TokenRequestError as exc:
