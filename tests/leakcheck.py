@@ -5,12 +5,15 @@ Usable from every suite: ``from tests.leakcheck import assert_no_secret, plant``
 of the ``authwire`` logger (DEBUG included) for the secrets it planted.
 
 A planted secret is long and random, so finding it anywhere (raw, URL-encoded,
-JSON-escaped, base64 inside a Basic header) can only mean a leak, never a coincidence.
+JSON-escaped, HTML-escaped, base64 inside a Basic header) can only mean a leak, never a
+coincidence. Its random parts are searched for alone too: a secret cut short, or kept up
+to its first escaped character, is still a leak.
 """
 
 from __future__ import annotations
 
 import base64
+import html
 import json
 import logging
 import secrets as _secrets
@@ -19,6 +22,7 @@ from contextlib import contextmanager
 from urllib.parse import quote, quote_plus
 
 __all__ = [
+    "TRICKY",
     "LogCapture",
     "SecretPlanter",
     "assert_no_secret",
@@ -28,20 +32,44 @@ __all__ = [
 ]
 
 
-def plant(label: str = "secret") -> str:
-    """A fresh secret that cannot occur by chance: ``<label>-<32 random chars>``.
+#: Characters that escapers change: HTML (``&<>'"``), JSON (``"\\/``, non-ASCII), URLs
+#: (space, ``+``), and one character beyond the BMP (a JSON surrogate pair).
+TRICKY: str = "&<>'\"/ \\+=é€😀"
 
-    The random part mixes characters that URL and JSON encoders change (``/``, ``+``,
-    ``"``-free), so encoded echoes are caught too.
+
+def plant(label: str = "secret", *, tricky: bool = False) -> str:
+    """A fresh secret that cannot occur by chance: ``<label>-<20 hex>+/=<8 random>``.
+
+    The middle mixes characters that URL and JSON encoders change (``/``, ``+``,
+    ``"``-free), so encoded echoes are caught too. ``tricky=True`` puts ``TRICKY`` there
+    instead: every escaper changes something (fit for bodies and forms, not for headers).
     """
     core = _secrets.token_hex(10)
-    secret = f"{label}-{core}+/={_secrets.token_urlsafe(6)}"
-    _CORES[secret] = core
+    tail = _secrets.token_urlsafe(6)
+    secret = f"{label}-{core}{TRICKY if tricky else '+/='}{tail}"
+    _PARTS[secret] = (core, tail)
     return secret
 
 
-#: The random hex core of each planted secret: found alone, it is a truncated leak.
-_CORES: dict[str, str] = {}
+#: The random parts of each planted secret: found alone, they are a truncated leak.
+_PARTS: dict[str, tuple[str, str]] = {}
+
+
+def _json_forms(secret: str) -> set[str]:
+    ascii_form = json.dumps(secret)[1:-1]
+    utf8_form = json.dumps(secret, ensure_ascii=False)[1:-1]
+    forms = {ascii_form, utf8_form}
+    for form in (ascii_form, utf8_form):
+        forms.add(form.replace("/", "\\/"))  # PHP's json_encode escapes "/"
+        forms.add(form.replace("\\u", "\\U"))  # upper-case hex digits
+    return forms
+
+
+def _html_forms(text: str) -> set[str]:
+    numeric = "".join(c if c.isalnum() else f"&#{ord(c)};" for c in text)
+    hex_form = "".join(c if c.isalnum() else f"&#x{ord(c):x};" for c in text)
+    owasp = html.escape(text).replace("/", "&#x2F;")
+    return {html.escape(text), html.escape(text, quote=False), numeric, hex_form, owasp}
 
 
 def _forms(secret: str) -> set[str]:
@@ -49,14 +77,17 @@ def _forms(secret: str) -> set[str]:
     forms = {
         secret,
         quote(secret, safe=""),
+        quote(secret),
         quote_plus(secret),
-        json.dumps(secret)[1:-1],
         base64.b64encode(secret.encode()).decode(),
     }
-    # Twelve characters of the random core alone: a truncated leak is still a leak.
-    core = _CORES.get(secret)
-    if core:
-        forms.add(core[:12])
+    forms |= _json_forms(secret)
+    for form in list(forms):
+        forms |= _html_forms(form)
+    # The random parts alone: a truncated leak is still a leak.
+    core, tail = _PARTS.get(secret, ("", ""))
+    forms.add(core[:12])
+    forms.add(tail)
     return {f for f in forms if f}
 
 
@@ -134,9 +165,9 @@ class SecretPlanter:
         self.planted: list[str] = []
         self.logs = logs
 
-    def new(self, label: str = "secret") -> str:
-        """Plant and remember a fresh secret."""
-        secret = plant(label)
+    def new(self, label: str = "secret", *, tricky: bool = False) -> str:
+        """Plant and remember a fresh secret (see ``plant``)."""
+        secret = plant(label, tricky=tricky)
         self.planted.append(secret)
         return secret
 

@@ -46,6 +46,15 @@ RETRYABLE_STATUSES: Final = frozenset({408, 425, 429, 500, 502, 503, 504})
 RETRYABLE_ERRORS: Final = frozenset({"temporarily_unavailable", "slow_down"})
 
 
+def _safe_url(url: str) -> str:
+    """``url`` without a userinfo password or secret query values (idempotent)."""
+    if not url:
+        return url
+    from authwire._core.redact import redact_url
+
+    return redact_url(url)
+
+
 def _rebuild(cls: type[AuthwireError], state: dict[str, Any]) -> AuthwireError:
     err = cls.__new__(cls)
     Exception.__init__(err, state.get("message", ""))
@@ -92,7 +101,7 @@ class InsecureTransportError(AuthwireError):
 
     def __init__(self, message: str, *, url: str = "") -> None:
         super().__init__(message)
-        self.url = url
+        self.url = _safe_url(url)
 
 
 class CredentialUnavailable(AuthwireError):
@@ -132,7 +141,7 @@ class TokenEndpointError(AuthwireError):
         snippet: str = "",
     ) -> None:
         super().__init__(message)
-        self.url = url
+        self.url = _safe_url(url)
         self.status = status
         self.snippet = snippet
 
@@ -163,6 +172,7 @@ class TokenRequestError(TokenEndpointError):
         snippet: str = "",
         retry_after: float | None = None,
     ) -> None:
+        url = _safe_url(url)
         what = error or "no OAuth error code"
         message = f"token request refused: HTTP {status} ({what})"
         if error_description:
@@ -198,6 +208,7 @@ class InvalidTokenResponse(TokenEndpointError):
         status: int | None = None,
         snippet: str = "",
     ) -> None:
+        url = _safe_url(url)
         message = f"invalid token response: {reason}"
         if status is not None:
             message += f" (HTTP {status})"
@@ -219,6 +230,7 @@ class TokenEndpointUnreachable(TokenEndpointError):
     """
 
     def __init__(self, *, url: str, reason: str) -> None:
+        url = _safe_url(url)
         super().__init__(f"token endpoint unreachable: {reason} [{url}]", url=url)
         self.reason = reason
 
@@ -274,7 +286,7 @@ class MutualAuthenticationError(AuthwireError):
 
     def __init__(self, message: str, *, url: str = "") -> None:
         super().__init__(message)
-        self.url = url
+        self.url = _safe_url(url)
 
 
 class CacheError(AuthwireError):

@@ -9,10 +9,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from authwire._core._value import Value
+
+if TYPE_CHECKING:
+    from authwire._core.redact import Secret
 
 __all__ = [
     "Headers",
@@ -85,7 +88,8 @@ class HttpRequest(Value):
         headers: Request headers.
         body: The body, or ``None``.
         secrets: Values in this request that must never be logged or echoed in an error
-            (the client secret, a password, an assertion). Not sent.
+            (the client secret, a password, an assertion), each held as a ``Secret`` so
+            that no traceback's locals or error tracker shows them. Not sent.
     """
 
     _fields = ("method", "url", "headers", "body", "secrets")
@@ -97,7 +101,7 @@ class HttpRequest(Value):
     url: str
     headers: Headers
     body: bytes | None
-    secrets: tuple[str, ...]
+    secrets: tuple[Secret[str], ...]
 
     def __init__(
         self,
@@ -105,13 +109,25 @@ class HttpRequest(Value):
         url: str,
         headers: Headers | None = None,
         body: bytes | None = None,
-        secrets: tuple[str, ...] = (),
+        secrets: Iterable[str | Secret[str]] = (),
     ) -> None:
         _set(self, "method", method)
         _set(self, "url", url)
         _set(self, "headers", Headers() if headers is None else headers)
         _set(self, "body", body)
+        if secrets:
+            from authwire._core.redact import wrap_secrets
+
+            secrets = wrap_secrets(secrets)
         _set(self, "secrets", secrets)
+
+    def __repr__(self) -> str:
+        from authwire._core.redact import redact_url
+
+        return (
+            f"HttpRequest(method={self.method!r}, url={redact_url(self.url)!r}, "
+            f"headers={self.headers!r})"
+        )
 
 
 class HttpResponse(Value):
@@ -151,6 +167,14 @@ class HttpResponse(Value):
         _set(self, "url", url)
         _set(self, "peer_certificate", peer_certificate)
 
+    def __repr__(self) -> str:
+        from authwire._core.redact import redact_url
+
+        return (
+            f"HttpResponse(status={self.status!r}, headers={self.headers!r}, "
+            f"url={redact_url(self.url)!r})"
+        )
+
     def json(self) -> Any:
         """The body decoded as JSON (raises ``ValueError`` if it is not)."""
         return json.loads(self.body)
@@ -168,10 +192,18 @@ def json_or_none(body: bytes) -> Any:
         return None
 
 
-def form_body(params: Mapping[str, str] | Iterable[tuple[str, str]]) -> bytes:
-    """``application/x-www-form-urlencoded`` bytes for ``params`` (RFC 6749 appendix B)."""
+def form_body(
+    params: Mapping[str, str | Secret[str]] | Iterable[tuple[str, str | Secret[str]]],
+) -> bytes:
+    """``application/x-www-form-urlencoded`` bytes for ``params`` (RFC 6749 appendix B).
+
+    A value held as a ``Secret`` is revealed here, in the encoding, and nowhere before:
+    the frames that built the form hold only the wrapper.
+    """
+    from authwire._core.redact import reveal
+
     items = params.items() if isinstance(params, Mapping) else params
-    return urlencode(list(items)).encode("ascii")
+    return urlencode([(k, reveal(v)) for k, v in items]).encode("ascii")
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:

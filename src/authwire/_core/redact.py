@@ -10,11 +10,10 @@ from __future__ import annotations
 import base64
 import functools
 import hmac
-import json
 import re
 from collections.abc import Iterable, Mapping
-from typing import Final, Generic, NamedTuple, TypeVar
-from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
+from typing import Final, Generic, NamedTuple, TypeVar, overload
+from urllib.parse import urlsplit, urlunsplit
 
 __all__ = [
     "REDACTED",
@@ -24,6 +23,7 @@ __all__ = [
     "redact_url",
     "reveal",
     "snippet",
+    "wrap_secrets",
 ]
 
 T = TypeVar("T")
@@ -41,12 +41,18 @@ SENSITIVE_FIELDS: Final = (
     "assertion",
     "password",
     "passwd",
+    "pwd",
+    "passphrase",
     "code_verifier",
     "code",
     "device_code",
     "subject_token",
     "actor_token",
+    "id_token_hint",
+    "session_token",
+    "auth_token",
     "token",
+    "private_key",
     "api_key",
     "apikey",
     "key",
@@ -73,6 +79,7 @@ SENSITIVE_HEADERS: Final = frozenset(
 
 class _Patterns(NamedTuple):
     json_field: re.Pattern[str]
+    quoted_json_field: re.Pattern[str]
     form_field: re.Pattern[str]
     auth_value: re.Pattern[str]
     ws: re.Pattern[str]
@@ -88,6 +95,10 @@ def _patterns() -> _Patterns:
     field_alt = "|".join(re.escape(f) for f in SENSITIVE_FIELDS)
     return _Patterns(
         json_field=re.compile(rf'("(?:{field_alt})"\s*:\s*)"(?:[^"\\]|\\.)*"', re.IGNORECASE),
+        # The same inside an HTML page (&quot;) or inside another JSON string (\").
+        quoted_json_field=re.compile(
+            rf'((?P<q>&quot;|\\")(?:{field_alt})(?P=q)\s*:\s*)(?P=q).*?(?P=q)', re.IGNORECASE
+        ),
         # name=value, also name="value" and name='value' (log lines, HTML attributes,
         # Digest-like params).
         form_field=re.compile(
@@ -149,6 +160,15 @@ class Secret(Generic[T]):
         return bool(self._value)
 
 
+def wrap_secrets(values: Iterable[str | Secret[str] | None]) -> tuple[Secret[str], ...]:
+    """``values`` each as a ``Secret`` (empty ones and ``None`` left out)."""
+    return tuple(v if isinstance(v, Secret) else Secret(v) for v in values if v)
+
+
+@overload
+def reveal(value: Secret[str] | str) -> str: ...
+@overload
+def reveal(value: Secret[str] | str | None) -> str | None: ...
 def reveal(value: Secret[str] | str | None) -> str | None:
     """The plain value of a ``Secret`` or of a string given as is (``None`` stays ``None``)."""
     if isinstance(value, Secret):
@@ -156,25 +176,99 @@ def reveal(value: Secret[str] | str | None) -> str | None:
     return value
 
 
-def _variants(secret: str) -> set[str]:
-    """The spellings under which a secret may come back: raw, URL-quoted, JSON-escaped."""
-    out = {secret, quote_plus(secret), quote(secret, safe="")}
-    out.add(json.dumps(secret)[1:-1])
-    return {v for v in out if v}
+def _ci(hex_digits: str) -> str:
+    """A regex matching ``hex_digits`` in either case (``"e9"`` -> ``"[eE]9"``)."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in hex_digits)
 
 
-def _secret_forms(secrets: Iterable[str | Secret[str] | None]) -> list[str]:
-    forms: set[str] = set()
-    plain = [reveal(s) for s in secrets]
-    values = [p for p in plain if p]
-    for value in values:
-        forms |= _variants(value)
-    # A secret echoed inside a Basic header is base64 of "id:secret"; catch that form too.
+@functools.cache
+def _html_names() -> dict[str, tuple[str, ...]]:
+    """Each character's HTML named references (``"&"`` -> ``amp;``, ``AMP``...)."""
+    from html.entities import html5
+
+    names: dict[str, list[str]] = {}
+    for name, char in html5.items():
+        if len(char) == 1:
+            names.setdefault(char, []).append(name)
+    # Longest first: "&quot;" must win over "&quot" (the legacy form without ";"), or a
+    # secret ending in a quote would leave the ";" behind.
+    return {char: tuple(sorted(found, key=len, reverse=True)) for char, found in names.items()}
+
+
+#: JSON's two-character escapes of control characters (RFC 8259 section 7).
+_JSON_SHORT: Final = {
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+}
+
+
+@functools.lru_cache(maxsize=4096)
+def _char_pattern(char: str) -> str:
+    r"""A regex for ``char`` in any spelling a server may echo it in.
+
+    Raw; percent-encoded (RFC 3986, its UTF-8 bytes) and ``+`` for a space (forms);
+    JSON-escaped (``\u00e9``, a surrogate pair beyond the BMP, ``\/``, ``\"``) and
+    backslash-escaped (``\'``, ``\xe9``); HTML character references, numeric
+    (``&#39;``, ``&#x27;``, leading zeros and the ``;`` optional) and named (``&amp;``,
+    ``&apos;``, ``&sol;``...). Hex digits match in either case. Letters and digits are
+    only ever matched raw: no server escapes them, and the pattern stays small for long
+    secrets such as JWT assertions.
+    """
+    if char.isascii() and char.isalnum():
+        return char
+    code = ord(char)
+    # Alternatives are tried in order and the first that fits wins, so each longer
+    # spelling comes before any that is its prefix: "&amp;" before "&", "%25" before "%",
+    # "&quot;" before "&quot" (or a secret ending in "&" would leave "amp;" behind).
+    alternatives = ["".join("%" + _ci(f"{b:02x}") for b in char.encode("utf-8", "surrogatepass"))]
+    if code < 0x10000:
+        alternatives.append(r"\\u" + _ci(f"{code:04x}"))
+    else:
+        high = 0xD800 + ((code - 0x10000) >> 10)
+        low = 0xDC00 + ((code - 0x10000) & 0x3FF)
+        alternatives.append(r"\\u" + _ci(f"{high:04x}") + r"\\u" + _ci(f"{low:04x}"))
+        alternatives.append(r"\\U" + _ci(f"{code:08x}"))
+    if code < 0x100:
+        alternatives.append(r"\\x" + _ci(f"{code:02x}"))
+    short = _JSON_SHORT.get(char)
+    if short is not None:
+        alternatives.append(re.escape(short))
+    if char == " ":
+        alternatives.append(r"\+")
+    # The character itself: as an HTML reference, named or numeric (leading zeros, ";"
+    # optional), or raw; after a backslash too (JSON's \", JavaScript's \', and a JSON
+    # escape that an HTML template escaped again: \&quot;).
+    spellings = [
+        *("&" + re.escape(name) for name in _html_names().get(char, ())),
+        f"&#0*{code};?",
+        f"&#[xX]0*{_ci(f'{code:x}')};?",
+        re.escape(char),
+    ]
+    itself = "(?:" + "|".join(spellings) + ")"
+    alternatives.append(itself if char.isspace() else r"\\?" + itself)
+    return "(?:" + "|".join(alternatives) + ")"
+
+
+def _secret_pattern(secret: str) -> re.Pattern[str]:
+    """A regex for ``secret`` spelled raw, URL-, JSON-, backslash- or HTML-escaped.
+
+    Each character may be spelled its own way, so a mix (a JSON string HTML-escaped by a
+    template) matches too, and the whole secret goes, not only the part before its first
+    escaped character.
+    """
+    return re.compile("".join(_char_pattern(c) for c in secret))
+
+
+def _basic_forms(values: list[str]) -> list[str]:
+    """Every ``base64(other:value)``: a secret echoed inside a Basic header."""
+    forms = set()
     for value in values:
         for other in values:
-            pair = base64.b64encode(f"{other}:{value}".encode()).decode()
-            forms.add(pair)
-    # Longest first, so that a secret containing another is replaced whole.
+            forms.add(base64.b64encode(f"{other}:{value}".encode()).decode())
+    # Longest first, so that a pair containing another is replaced whole.
     return sorted(forms, key=len, reverse=True)
 
 
@@ -184,17 +278,25 @@ def redact_text(text: str, secrets: Iterable[str | Secret[str] | None] = ()) -> 
     Args:
         text: Text from elsewhere (a response body, a URL, a message).
         secrets: Values known to be secret in this context (a client secret, a password,
-            a token). Each is removed in its raw, URL-encoded and JSON-escaped forms, and
+            a token). Each is removed however it is spelled: raw, URL-encoded,
+            JSON-escaped, HTML-escaped or any mix of these (see ``_char_pattern``), and
             inside a Basic credential.
 
     Returns:
         The scrubbed text. Field values of ``access_token``, ``password`` and the like are
         removed even when not listed in ``secrets``.
     """
-    for form in _secret_forms(secrets):
+    values = [v for v in (reveal(s) for s in secrets) if v]
+    for form in _basic_forms(values):
         text = text.replace(form, REDACTED)
+    # Longest first, so that a secret containing another is replaced whole.
+    for value in sorted(set(values), key=len, reverse=True):
+        text = _secret_pattern(value).sub(REDACTED, text)
     patterns = _patterns()
     text = patterns.json_field.sub(lambda m: f'{m.group(1)}"{REDACTED}"', text)
+    text = patterns.quoted_json_field.sub(
+        lambda m: f"{m.group(1)}{m.group('q')}{REDACTED}{m.group('q')}", text
+    )
     text = patterns.form_field.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
     return patterns.auth_value.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
 
@@ -212,8 +314,9 @@ def snippet(
         limit: The most characters kept; ``0`` gives an empty string. Default 200.
     """
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    # Redact before truncating, so that a secret cut in half at the limit cannot survive.
-    text = redact_text(_patterns().ws.sub(" ", text).strip(), secrets)
+    # Redact before truncating, so that a secret cut in half at the limit cannot survive,
+    # and before folding whitespace, which would change a secret holding some.
+    text = _patterns().ws.sub(" ", redact_text(text, secrets)).strip()
     if len(text) > limit:
         text = text[: max(limit - 1, 0)] + "…"
     return text

@@ -302,10 +302,13 @@ def request(
         import httpx
 
         import authwire.httpx
+        from authwire._core.redact import redact_url
         from authwire.credentials.chain import default_credential
 
         if not url.lower().startswith(("http://", "https://")):
-            raise ConfigurationError(f"the URL must start with http:// or https://: {url!r}")
+            raise ConfigurationError(
+                f"the URL must start with http:// or https://: {redact_url(url)!r}"
+            )
         headers: dict[str, str] = {}
         for item in header or []:
             name, sep, value = item.partition(":")
@@ -431,6 +434,7 @@ def profile_add(
 @profile_app.command("list")
 def profile_list(as_json: JsonOption = False) -> None:
     """List the profiles; the active one is marked."""
+    from authwire._core.redact import redact_url
     from authwire.cli import _render
     from authwire.config import active_profile_name, load_config
 
@@ -443,10 +447,10 @@ def profile_list(as_json: JsonOption = False) -> None:
                 "name": p.name,
                 "active": p.name == active,
                 "grant": p.grant,
-                "issuer": p.issuer or p.token_url,
+                "issuer": redact_url(p.issuer or p.token_url or "") or None,
                 "client_id": p.client_id,
                 "scopes": list(p.scopes),
-                "cache": p.cache,
+                "cache": p.shown_cache,
             }
             for p in profiles
         ]

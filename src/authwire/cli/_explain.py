@@ -122,7 +122,7 @@ def _cache(profile: Profile) -> list[Check]:
     try:
         cache = profile.make_cache()
     except AuthwireError as exc:
-        return [Check("cache", "failed", profile.cache, exc.message)]
+        return [Check("cache", "failed", profile.shown_cache, exc.message)]
     from authwire.caches.file import FileCache
 
     where = cache.describe()
@@ -160,41 +160,44 @@ def _server(profile: Profile, timeout: float) -> list[Check]:
     else:
         url = profile.token_url or ""
         section = "token endpoint"
+    from authwire._core.redact import redact_url
+
+    shown = redact_url(url)  # the profile's URL may carry a password or a secret query
     try:
         with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=True) as client:
             before = time.time()
             response = client.get(url)
             after = time.time()
     except httpx.HTTPError as exc:
-        return [Check(section, "failed", url, f"unreachable: {type(exc).__name__}")]
+        return [Check(section, "failed", shown, f"unreachable: {type(exc).__name__}")]
     checks: list[Check] = []
     if section == "discovery":
         from authwire._core.http import json_or_none
 
         document = json_or_none(response.content) if response.status_code == 200 else None
         if isinstance(document, dict) and "token_endpoint" in document:
-            checks.append(Check(section, "ok", url, "reachable; names a token_endpoint"))
+            checks.append(Check(section, "ok", shown, "reachable; names a token_endpoint"))
         else:
             checks.append(
-                Check(section, "failed", url, f"HTTP {response.status_code}: not a discovery doc")
+                Check(section, "failed", shown, f"HTTP {response.status_code}: not a discovery doc")
             )
     else:
-        checks.append(Check(section, "ok", url, f"reachable (HTTP {response.status_code})"))
+        checks.append(Check(section, "ok", shown, f"reachable (HTTP {response.status_code})"))
     date = response.headers.get("date")
     if not date:
-        checks.append(Check("clock", "info", url, "the server sent no Date header"))
+        checks.append(Check("clock", "info", shown, "the server sent no Date header"))
         return checks
     try:
         server_time = email.utils.parsedate_to_datetime(date).timestamp()
     except (TypeError, ValueError):
-        checks.append(Check("clock", "info", url, "the server's Date header is unreadable"))
+        checks.append(Check("clock", "info", shown, "the server's Date header is unreadable"))
         return checks
     # Date has one-second resolution: compare with the middle of the exchange.
     skew = server_time - (before + after) / 2
     state = "warning" if abs(skew) > SKEW_WARNING else "ok"
     ahead = "ahead of" if skew >= 0 else "behind"
     checks.append(
-        Check("clock", state, url, f"server clock {abs(skew):.0f} s {ahead} this machine's")
+        Check("clock", state, shown, f"server clock {abs(skew):.0f} s {ahead} this machine's")
     )
     return checks
 

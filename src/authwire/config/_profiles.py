@@ -111,6 +111,15 @@ class Profile:
         """The scopes as one space-separated string, or ``None``."""
         return " ".join(self.scopes) or None
 
+    @property
+    def shown_cache(self) -> str:
+        """``cache`` fit to print: a Redis URL without its password."""
+        if self.cache.startswith(("redis://", "rediss://")):
+            from authwire._core.redact import redact_url
+
+            return redact_url(self.cache)
+        return self.cache
+
     def identity(self) -> dict[str, Any]:
         """What identifies this profile's login in a cache (no secret)."""
         return {

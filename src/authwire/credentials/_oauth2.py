@@ -27,7 +27,7 @@ from authwire._core.oauth2.id_token import verify_id_token_flow
 from authwire._core.oauth2.revocation import revoke_flow
 from authwire._core.oauth2.token_request import TokenEndpoint, normalize_scope
 from authwire._core.origin import require_secure
-from authwire._core.redact import Secret, reveal
+from authwire._core.redact import Secret, redact_url, reveal
 from authwire._core.schemes.base import AuthScheme
 from authwire._core.token import Token
 from authwire.caches.base import identity_fingerprint, secret_fingerprint
@@ -269,7 +269,12 @@ class OAuth2Credential(ManagedCredential):
     # -- description -------------------------------------------------------------------
 
     def __repr__(self) -> str:
-        where = f"issuer={self._issuer!r}" if self._issuer else f"token_url={self._endpoint.url!r}"
+        # A URL may carry a password (https://user:pass@host) or a secret query value.
+        where = (
+            f"issuer={redact_url(self._issuer)!r}"
+            if self._issuer
+            else f"token_url={redact_url(self._endpoint.url)!r}"
+        )
         text = f"{type(self).__name__}({where}, client_id={self._endpoint.client.client_id!r}"
         if self._endpoint.scope:
             text += f", scope={self._endpoint.scope!r}"
@@ -382,10 +387,10 @@ class OAuth2Credential(ManagedCredential):
         # it is the one that would keep the session alive.
         if token.refresh_token:
             revoked |= yield from revoke_flow(
-                url, endpoint, token.refresh_token, "refresh_token", now=self._clock()
+                url, endpoint, Secret(token.refresh_token), "refresh_token", now=self._clock()
             )
         revoked |= yield from revoke_flow(
-            url, endpoint, token.access_token, "access_token", now=self._clock()
+            url, endpoint, Secret(token.access_token), "access_token", now=self._clock()
         )
         return revoked
 
@@ -482,7 +487,7 @@ class UserGrant(OAuth2Credential):
         try:
             return (
                 yield from refresh_token_flow(
-                    endpoint, source.refresh_token, clock=self._clock, retry=self._retry
+                    endpoint, Secret(source.refresh_token), clock=self._clock, retry=self._retry
                 )
             )
         except TokenRequestError as exc:

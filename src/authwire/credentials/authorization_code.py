@@ -26,6 +26,7 @@ from authwire._core.oauth2.pkce import (
     parse_authorization_response,
 )
 from authwire._core.oauth2.token_request import TokenEndpoint
+from authwire._core.redact import Secret
 from authwire._core.token import Token
 from authwire.credentials._oauth2 import UserGrant
 from authwire.errors import AuthwireError, ConfigurationError, InteractionRequired
@@ -60,7 +61,7 @@ class _Listener:
         self._path = path
         self._request: AuthorizationRequest | None = None
         self._issuer: str | None = None
-        self.result: str | None = None
+        self.result: Secret[str] | None = None
         self.error: AuthwireError | None = None
         self._lock = threading.Lock()
 
@@ -93,8 +94,9 @@ class _Listener:
         else:
             query = dict(parse_qsl(parts.query, keep_blank_values=True))
             try:
-                self.result = parse_authorization_response(
-                    query, self._request, issuer=self._issuer
+                # The code is secret: wrapped at once, revealed only in the token request.
+                self.result = Secret(
+                    parse_authorization_response(query, self._request, issuer=self._issuer)
                 )
                 title, text = SUCCESS_TITLE, "You can close this window and return to the app."
                 handler.send_response(200)
@@ -114,7 +116,9 @@ class _Listener:
     def done(self) -> bool:
         return self.result is not None or self.error is not None
 
-    def wait(self, request: AuthorizationRequest, timeout: float, issuer: str | None) -> str:
+    def wait(
+        self, request: AuthorizationRequest, timeout: float, issuer: str | None
+    ) -> Secret[str]:
         """Serve until the redirect arrives; the authorization code.
 
         Raises:
@@ -262,7 +266,9 @@ class AuthorizationCode(UserGrant):
             self._nonce = request.nonce
             yield Call(self._show, args=(request.url,))
             issuer = metadata.issuer if metadata else None
-            code: str = yield Call(listener.wait, args=(request, self._login_timeout, issuer))
+            code: Secret[str] = yield Call(
+                listener.wait, args=(request, self._login_timeout, issuer)
+            )
             restart_current()  # the browser wait has its own bound (login_timeout)
         finally:
             listener.close()
@@ -273,11 +279,10 @@ class AuthorizationCode(UserGrant):
                 {
                     "code": code,
                     "redirect_uri": listener.redirect_uri,
-                    "code_verifier": request.code_verifier,
+                    "code_verifier": Secret(request.code_verifier),
                 },
                 clock=self._clock,
                 retry=self._retry,
-                secrets=(code, request.code_verifier),
                 include_scope=False,
             )
         )

@@ -140,45 +140,51 @@ def _put(data: dict[str, Any], path: Path, value: Any) -> None:
     data[path[-1]] = value
 
 
-def _plain(value: Any) -> Any:
-    return value.reveal() if isinstance(value, Secret) else value
-
-
-def _secrets(spec: LoginSpec) -> tuple[str, ...]:
+def _secrets(spec: LoginSpec) -> tuple[Secret[str], ...]:
     """The password and every extra field given as a ``Secret``."""
-    extra = [v.reveal() for v in spec.extra_fields.values() if isinstance(v, Secret)]
-    return (spec.password.reveal(), *(str(v) for v in extra if v))
+    extra = [v for v in spec.extra_fields.values() if isinstance(v, Secret) and v]
+    return (spec.password, *extra)
 
 
-def _form_value(value: Any) -> str:
-    value = _plain(value)
+def _form_value(value: Any) -> str | Secret[str]:
+    if isinstance(value, Secret):
+        return value  # revealed by form_body, as the body is encoded
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
 
 
+def _encode_secret(value: Any) -> Any:
+    """``json.dumps`` hook: a ``Secret`` is revealed only while the body is encoded."""
+    if isinstance(value, Secret):
+        return value.reveal()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def build_login_request(spec: LoginSpec) -> HttpRequest:
-    """The login request: the credentials and extra fields as a form or a JSON body."""
-    password = spec.password.reveal()
+    """The login request: the credentials and extra fields as a form or a JSON body.
+
+    The password and secret extra fields stay ``Secret`` until the body is encoded.
+    """
     headers = {"Accept": "application/json", **spec.headers}
     if spec.body == "json":
         payload: dict[str, Any] = {}
         for name, value in spec.extra_fields.items():
-            _put(payload, tuple(name.split(".")), _plain(value))
+            _put(payload, tuple(name.split(".")), value)
         _put(payload, spec.username_field, spec.username)
-        _put(payload, spec.password_field, password)
-        body = json.dumps(payload).encode()
+        _put(payload, spec.password_field, spec.password)
+        body = json.dumps(payload, default=_encode_secret).encode()
         headers.setdefault("Content-Type", "application/json")
     else:
         fields = [(k, _form_value(v)) for k, v in spec.extra_fields.items()]
         fields.append((".".join(spec.username_field), spec.username))
-        fields.append((".".join(spec.password_field), password))
+        fields.append((".".join(spec.password_field), spec.password))
         body = form_body(fields)
         headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
     return HttpRequest("POST", spec.url, Headers(headers), body, secrets=_secrets(spec))
 
 
-def _error_fields(error: Any, secrets: Sequence[str]) -> tuple[str | None, str | None]:
+def _error_fields(error: Any, secrets: Sequence[Secret[str]]) -> tuple[str | None, str | None]:
     """The ``error`` code and a description from a string or an ArcGIS-style error object."""
     if isinstance(error, str):
         return redact_text(error, secrets)[:100], None
@@ -196,6 +202,19 @@ def _error_fields(error: Any, secrets: Sequence[str]) -> tuple[str | None, str |
     return None, None
 
 
+def _login_error(data: Any, secrets: Sequence[Secret[str]]) -> tuple[str | None, str | None]:
+    """The redacted error code and description of a refused login's body."""
+    error, description = _error_fields(
+        data.get("error") if isinstance(data, dict) else None, secrets
+    )
+    if description is None and isinstance(data, dict):
+        for key in ("error_description", "message", "detail"):
+            if isinstance(data.get(key), str):
+                description = redact_text(data[key], secrets)[:300]
+                break
+    return error, description
+
+
 def parse_login_response(response: HttpResponse, spec: LoginSpec, *, received_at: float) -> Token:
     """The ``Token`` in a login response, or the typed error it amounts to.
 
@@ -211,15 +230,11 @@ def parse_login_response(response: HttpResponse, spec: LoginSpec, *, received_at
         data = json.loads(response.body)
     except (ValueError, UnicodeDecodeError, RecursionError):
         data = None
+    # The decoded body may echo the password: it is dropped before anything is raised,
+    # so that it is not among the locals of the traceback (``capture_locals``, Sentry).
     if response.status >= 400 or (isinstance(data, dict) and data.get("error")):
-        error, description = _error_fields(
-            data.get("error") if isinstance(data, dict) else None, secrets
-        )
-        if description is None and isinstance(data, dict):
-            for key in ("error_description", "message", "detail"):
-                if isinstance(data.get(key), str):
-                    description = redact_text(data[key], secrets)[:300]
-                    break
+        error, description = _login_error(data, secrets)
+        del data
         raise TokenRequestError(
             url=where,
             status=response.status,
@@ -227,22 +242,26 @@ def parse_login_response(response: HttpResponse, spec: LoginSpec, *, received_at
             error_description=description,
             snippet=excerpt,
         )
-
-    def invalid(reason: str) -> InvalidTokenResponse:
-        return InvalidTokenResponse(
-            reason=reason, url=where, status=response.status, snippet=excerpt
-        )
-
     if not 200 <= response.status < 300:
-        raise invalid(f"unexpected HTTP status {response.status}")
-    if not isinstance(data, dict):
-        raise invalid("expected a JSON object")
+        result: Token | str = f"unexpected HTTP status {response.status}"
+    elif not isinstance(data, dict):
+        result = "expected a JSON object"
+    else:
+        result = _read_login_token(data, spec, received_at)
+    del data
+    if isinstance(result, Token):
+        return result
+    raise InvalidTokenResponse(reason=result, url=where, status=response.status, snippet=excerpt)
+
+
+def _read_login_token(data: dict[str, Any], spec: LoginSpec, received_at: float) -> Token | str:
+    """The ``Token`` in a decoded login answer, or why there is none."""
     where_token = ".".join(spec.token_path)
     access_token = _get(data, spec.token_path)
     if access_token is None:
-        raise invalid(f"no token at {where_token!r}")
+        return f"no token at {where_token!r}"
     if not isinstance(access_token, str) or not access_token:
-        raise invalid(f"the value at {where_token!r} is not a string")
+        return f"the value at {where_token!r} is not a string"
 
     expires_at: float | None = None
     if spec.expires_path is not None:
@@ -250,7 +269,7 @@ def parse_login_response(response: HttpResponse, spec: LoginSpec, *, received_at
         if raw is not None:
             expires_at = expiry_from(spec.expires_path[-1], raw, received_at)
             if expires_at is None:
-                raise invalid(f"the value at {'.'.join(spec.expires_path)!r} is not an expiry")
+                return f"the value at {'.'.join(spec.expires_path)!r} is not an expiry"
     else:
         parent = _get(data, spec.token_path[:-1]) if len(spec.token_path) > 1 else data
         for scope in (parent, data):

@@ -78,14 +78,13 @@ class PasswordGrant(UserGrant):
         }
 
     def _login_flow(self, endpoint: TokenEndpoint) -> Flow[Token]:
-        password = self._password.reveal()
+        # The password stays a Secret until the request body is encoded.
         return (
             yield from token_flow(
                 endpoint,
                 "password",
-                {"username": self._username, "password": password},
+                {"username": self._username, "password": self._password},
                 clock=self._clock,
                 retry=self._retry,
-                secrets=(password,),
             )
         )

@@ -71,14 +71,13 @@ class RefreshTokenGrant(OAuth2Credential):
         # The first refresh token identifies the session, however often it rotates.
         return {"refresh_token": self._initial}
 
-    def _current(self, replacing: Token | None) -> tuple[str | None, float | None]:
+    def _current(self, replacing: Token | None) -> tuple[Secret[str] | None, float | None]:
         for token in (replacing, self._held_token()):
             if token is not None and token.refresh_token:
                 if secret_fingerprint(token.refresh_token) in self._refused:
                     return None, None
-                return token.refresh_token, token.refresh_expires_at
-        rt = self._refresh_token
-        return (rt.reveal() if rt else None), self._refresh_expires_at
+                return Secret(token.refresh_token), token.refresh_expires_at
+        return self._refresh_token, self._refresh_expires_at
 
     def _token_flow(self, replacing: Token | None) -> Flow[Token]:
         refresh_token, expires_at = self._current(replacing)
@@ -94,7 +93,7 @@ class RefreshTokenGrant(OAuth2Credential):
         except TokenRequestError as exc:
             if exc.error == "invalid_grant":
                 self._refresh_token = None
-                self._refused.add(secret_fingerprint(refresh_token) or "")
+                self._refused.add(secret_fingerprint(refresh_token.reveal()) or "")
                 raise InteractionRequired(
                     f"{self!r}: the refresh token was refused (invalid_grant); log in again"
                 ) from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -29,7 +30,7 @@ from authwire import (
     TokenEndpointUnreachable,
     TokenRequestError,
 )
-from authwire._core.redact import redact_headers, redact_text, redact_url, snippet
+from authwire._core.redact import REDACTED, redact_headers, redact_text, redact_url, snippet
 
 _SECRET_CHARS = st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"])
 secrets_st = st.text(_SECRET_CHARS, min_size=8, max_size=40).filter(lambda s: s.strip() == s)
@@ -219,3 +220,186 @@ def test_log_leak_check_can_fail() -> None:
             emit(secret)
             with pytest.raises(AssertionError, match="secret leaked"):
                 planter.check_logs()
+
+
+# -- escaped echoes (HTML, JSON \u and \/ escapes, mixes) -------------------------------
+
+#: Secrets built from the characters escapers change, plus any others.
+_ESCAPED_CHARS = st.sampled_from(list("&<>'\"/\\ +=%;#éü€中😀")) | st.characters(
+    codec="utf-8", exclude_categories=["Cs", "Cc"]
+)
+tricky_secrets = (
+    st.tuples(st.text(_ESCAPED_CHARS, min_size=1, max_size=12), st.text(min_size=4, max_size=12))
+    .map(lambda parts: "k3y" + parts[0] + "Z" + parts[1].replace("\x00", "0"))
+    .filter(lambda s: s.strip() == s)
+)
+
+
+def _html_numeric(text: str, hexa: bool) -> str:
+    return "".join(
+        c if c.isascii() and c.isalnum() else (f"&#x{ord(c):X};" if hexa else f"&#{ord(c)};")
+        for c in text
+    )
+
+
+def escaped_echoes(secret: str) -> list[str]:
+    """The ways real servers echo ``secret``: escaped by HTML, JSON or both."""
+    import html
+
+    as_json = json.dumps(secret)[1:-1]
+    return [
+        html.escape(secret),  # &amp; &lt; &#x27; &quot;
+        html.escape(secret).replace("/", "&#x2F;"),  # OWASP's encoder
+        _html_numeric(secret, hexa=False),
+        _html_numeric(secret, hexa=True),
+        as_json,  # \u00e9, surrogate pairs
+        as_json.replace("/", "\\/"),  # PHP json_encode
+        re.sub(r"\\u[0-9a-f]{4}", lambda m: m.group(0).upper().replace("\\U", "\\u"), as_json),
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        html.escape(as_json),  # a JSON string put into an HTML page
+        json.dumps(html.escape(secret))[1:-1],  # an HTML fragment put into JSON
+        quote_plus(secret),
+    ]
+
+
+@settings(max_examples=250)
+@given(secret=tricky_secrets, before=surroundings, after=surroundings)
+def test_escaped_echo_never_keeps_part_of_the_secret(secret: str, before: str, after: str) -> None:
+    """An escaped echo goes whole: no part before (or after) its first escaped character."""
+    head, tail = secret[:4], secret[-4:]
+    for echo in escaped_echoes(secret):
+        out = redact_text(f"{before}<{echo}>{after}", [secret])
+        assert f"<{REDACTED}>" in out, echo
+        text = snippet(f"rejected [{echo}] for {before!r}", [secret], limit=400)
+        assert f"[{REDACTED}]" in text, echo
+        assert f"[{head}" not in text
+        assert f"{tail}]" not in text
+
+
+@settings(max_examples=100)
+@given(secret=tricky_secrets)
+def test_escaped_echo_never_reaches_a_token_error(secret: str) -> None:
+    """A token endpoint echoing the secret escaped leaves none of it in the error."""
+    import html
+
+    from authwire._core.http import HttpResponse
+    from authwire._core.oauth2.token_response import parse_token_response
+
+    description = f"bad client_secret [{html.escape(secret)}]"
+    body = json.dumps({"error": "invalid_client", "error_description": description}).encode()
+    with pytest.raises(TokenRequestError) as caught:
+        parse_token_response(
+            HttpResponse(400, body=body),
+            received_at=0.0,
+            url="https://idp.example/t",
+            secrets=[secret],
+        )
+    err = caught.value
+    for text in (str(err), repr(err), err.snippet, err.error_description or ""):
+        assert f"[{REDACTED}]" in text or "[" not in text
+        for echo in escaped_echoes(secret):
+            assert echo not in text
+
+
+def test_planted_tricky_secret_checker_catches_every_escaped_echo() -> None:
+    """The leak checker finds a tricky planted secret in each escaped echo, and its prefix."""
+    secret = plant("pw", tricky=True)
+    prefix = secret[: secret.index("&")]
+    for leaky in (*escaped_echoes(secret), prefix):
+        with pytest.raises(AssertionError, match="secret leaked"):
+            assert_no_secret(f"x {leaky} y", secret)
+
+
+def test_whitespace_in_a_secret_survives_no_snippet() -> None:
+    """A secret holding runs of spaces is removed before the snippet folds whitespace."""
+    secret = "pw  two\u00a0\u00a0spaces-0123456789"
+    out = snippet(f"error: {secret} rejected", [secret])
+    assert out == f"error: {REDACTED} rejected"
+
+
+def test_quoted_json_fields_are_removed_unlisted() -> None:
+    """A JSON password field inside HTML (&quot;) or inside a JSON string (\\") is removed."""
+    import html
+
+    inner = json.dumps({"password": "AT-1234567890"})
+    for text in (html.escape(inner), json.dumps(inner)):
+        assert "AT-1234567890" not in redact_text(text)
+
+
+# -- secrets in configured URLs ---------------------------------------------------------
+
+
+def _secret_url(planted: SecretPlanter, path: str = "/token") -> str:
+    """A URL with a password in its userinfo and three secret query values."""
+    pw, cs, key, tok = (quote(planted.new(label), safe="") for label in ("upw", "qcs", "qk", "qt"))
+    return f"https://svc:{pw}@idp.example{path}?client_secret={cs}&api_key={key}&token={tok}&x=1"
+
+
+def test_no_url_secret_in_any_credential_repr(planted_secrets: SecretPlanter) -> None:
+    """A URL's userinfo password and secret query values appear in no repr of any credential."""
+    import authwire.httpx
+    import authwire.requests
+    from authwire import (
+        AuthorizationCode,
+        DeviceCode,
+        JwtBearer,
+        LoginEndpoint,
+        PasswordGrant,
+        RefreshTokenGrant,
+        Session,
+        TokenExchange,
+    )
+    from authwire._core.http import HttpRequest, HttpResponse
+    from authwire.refresher import Refresher
+
+    url = _secret_url(planted_secrets)
+    common: dict[str, object] = {"client_id": "svc", "client_secret": "cs-not-planted"}
+    creds = []
+    for where in ({"token_url": url}, {"issuer": _secret_url(planted_secrets, "/realm")}):
+        creds += [
+            ClientCredentials(**where, **common),  # type: ignore[arg-type]
+            PasswordGrant(**where, username="alice", password="pw", **common),  # type: ignore[arg-type]
+            RefreshTokenGrant(**where, refresh_token="rt", **common),  # type: ignore[arg-type]
+            AuthorizationCode(**where, **common),  # type: ignore[arg-type]
+            DeviceCode(**where, **common),  # type: ignore[arg-type]
+            JwtBearer(**where, assertion="a", client_id="svc"),  # type: ignore[arg-type]
+            TokenExchange(**where, subject="s", **common),  # type: ignore[arg-type]
+        ]
+    creds.append(LoginEndpoint(_secret_url(planted_secrets, "/login"), "alice", "pw"))
+    objects: list[object] = []
+    for cred in creds:
+        objects += [cred, cred.as_scheme(), authwire.requests.Auth(cred), Refresher(cred)]
+        objects += [authwire.httpx.Auth(cred)]
+        endpoint = getattr(cred, "_endpoint", None)
+        if endpoint is not None:
+            objects.append(endpoint)
+    with Session(auth=creds[0]) as session:
+        objects.append(session)
+    objects += [HttpRequest("POST", url), HttpResponse(400, url=url)]
+    planted_secrets.check(*objects, others=["svc"])
+
+
+def test_no_url_secret_in_errors_about_urls(planted_secrets: SecretPlanter) -> None:
+    """Errors naming a configured URL (discovery, token endpoint) show it redacted."""
+    from authwire._core.http import HttpResponse
+    from authwire._core.oauth2.discovery import parse_discovery_response
+
+    issuer = _secret_url(planted_secrets, "/realm")
+    other = _secret_url(planted_secrets, "/other")
+    errors: list[Exception] = []
+    for response in (
+        HttpResponse(404),
+        HttpResponse(200, body=json.dumps({"issuer": other}).encode()),
+    ):
+        with pytest.raises(ConfigurationError) as caught:
+            parse_discovery_response(response, issuer)
+        errors.append(caught.value)
+    url = _secret_url(planted_secrets)
+    errors += [
+        TokenRequestError(url=url, status=400, error="invalid_client"),
+        InvalidTokenResponse(reason="not JSON", url=url, status=200),
+        TokenEndpointUnreachable(url=url, reason="refused"),
+        InsecureTransportError("refused", url=url),
+        MutualAuthenticationError("failed", url=url),
+    ]
+    planted_secrets.check(*errors, *(getattr(e, "url", "") for e in errors), others=["svc"])

@@ -61,6 +61,17 @@ class AuthMethod(enum.Enum):
             ) from None
 
 
+def _basic_credential(client_id: str, secret: Secret[str]) -> str:
+    """The base64 part of ``client_secret_basic``'s header.
+
+    RFC 6749 section 2.3.1: both parts are form-urlencoded before base64. Built in one
+    expression, so that no local of any frame ever holds the plain pair.
+    """
+    return base64.b64encode(
+        f"{quote_plus(client_id)}:{quote_plus(secret.reveal())}".encode()
+    ).decode("ascii")
+
+
 @dataclass(frozen=True, slots=True)
 class ClientAuth:
     """A client's identity and how it authenticates.
@@ -102,19 +113,22 @@ class ClientAuth:
             )
 
     @property
-    def secrets(self) -> tuple[str, ...]:
+    def secrets(self) -> tuple[Secret[str], ...]:
         """The values that must never be shown."""
-        return (self.client_secret.reveal(),) if self.client_secret else ()
+        return (self.client_secret,) if self.client_secret else ()
 
     def apply(
         self,
-        form: dict[str, str],
+        form: dict[str, str | Secret[str]],
         headers: dict[str, str],
         *,
         audience: str | None = None,
         now: float | None = None,
-    ) -> tuple[str, ...]:
+    ) -> tuple[Secret[str], ...]:
         """Add the client's credentials to a token request's form and headers.
+
+        Secret values go into ``form`` wrapped (``Secret``), revealed only when the body is
+        encoded (``form_body``), so no frame on the way holds them plain.
 
         Args:
             form: The request's form fields (changed in place).
@@ -123,7 +137,7 @@ class ClientAuth:
             now: The current time for assertions (epoch seconds). Default: the system clock.
 
         Returns:
-            Values added that must never be shown (a signed assertion).
+            Values added that must never be shown (a signed assertion, a Basic credential).
         """
         if self.method in (AuthMethod.CLIENT_SECRET_JWT, AuthMethod.PRIVATE_KEY_JWT):
             if self.method is AuthMethod.CLIENT_SECRET_JWT:
@@ -137,23 +151,21 @@ class ClientAuth:
             claims = client_assertion_claims(
                 self.client_id, audience, time.time() if now is None else now
             )
-            assertion = build_assertion(claims, key)
+            assertion = Secret(build_assertion(claims, key))
             form["client_id"] = self.client_id
             form["client_assertion_type"] = CLIENT_ASSERTION_TYPE
             form["client_assertion"] = assertion
             return (assertion,)
         if self.method is AuthMethod.CLIENT_SECRET_BASIC:
             assert self.client_secret is not None
-            # RFC 6749 section 2.3.1: both parts are form-urlencoded before base64.
-            pair = f"{quote_plus(self.client_id)}:{quote_plus(self.client_secret.reveal())}"
-            credential = base64.b64encode(pair.encode()).decode("ascii")
-            headers["Authorization"] = "Basic " + credential
+            credential = Secret(_basic_credential(self.client_id, self.client_secret))
+            headers["Authorization"] = "Basic " + credential.reveal()
             # An endpoint that echoes the header back must not leak the encoded secret.
             return (credential,)
         if self.method is AuthMethod.CLIENT_SECRET_POST:
             assert self.client_secret is not None
             form["client_id"] = self.client_id
-            form["client_secret"] = self.client_secret.reveal()
+            form["client_secret"] = self.client_secret
         else:
             form["client_id"] = self.client_id
         return ()

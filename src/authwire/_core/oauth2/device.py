@@ -10,7 +10,7 @@ after each ``slow_down``, going on through ``authorization_pending``, and stoppi
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -20,7 +20,7 @@ from authwire._core.http import HttpRequest, HttpResponse, json_or_none
 from authwire._core.oauth2.grants import token_flow
 from authwire._core.oauth2.token_request import TokenEndpoint, build_form_request
 from authwire._core.oauth2.token_response import finite_number
-from authwire._core.redact import redact_url, snippet
+from authwire._core.redact import Secret, redact_url, snippet
 from authwire._core.retry import DEFAULT_RETRY, RetryPolicy, send_with_retries
 from authwire._core.token import Token
 from authwire.errors import InteractionRequired, InvalidTokenResponse, TokenRequestError
@@ -83,7 +83,7 @@ def parse_device_authorization_response(
     *,
     received_at: float,
     url: str,
-    secrets: tuple[str, ...] = (),
+    secrets: Sequence[str | Secret[str]] = (),
 ) -> DeviceAuthorization:
     """The ``DeviceAuthorization`` in ``response`` (section 3.2).
 
@@ -183,10 +183,9 @@ def device_code_flow(
                 yield from token_flow(
                     endpoint,
                     DEVICE_GRANT,
-                    {"device_code": auth.device_code},
+                    {"device_code": Secret(auth.device_code)},
                     clock=clock,
                     retry=retry,
-                    secrets=(auth.device_code,),
                     include_scope=False,
                     rand=rand,
                 )

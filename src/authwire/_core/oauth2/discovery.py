@@ -64,7 +64,7 @@ class ProviderMetadata:
         value = self.raw.get(name)
         if not isinstance(value, str) or not value:
             raise ConfigurationError(
-                f"the discovery document of {self.issuer} has no {name}; "
+                f"the discovery document of {redact_url(self.issuer)} has no {name}; "
                 f"pass the URL explicitly or use a grant this provider supports"
             )
         return value
@@ -108,7 +108,7 @@ def parse_discovery_response(response: HttpResponse, issuer: str) -> ProviderMet
     url = redact_url(discovery_url(issuer))
     if not 200 <= response.status < 300:
         raise ConfigurationError(
-            f"no OpenID configuration for issuer {issuer!r}: GET {url} answered "
+            f"no OpenID configuration for issuer {redact_url(issuer)!r}: GET {url} answered "
             f"HTTP {response.status}; check the issuer URL"
         )
     data = json_or_none(response.body)
@@ -122,7 +122,8 @@ def parse_discovery_response(response: HttpResponse, issuer: str) -> ProviderMet
         raise ConfigurationError(f"the OpenID configuration at {url} has no issuer")
     if not same_issuer(stated, issuer):
         raise ConfigurationError(
-            f"the OpenID configuration at {url} is for issuer {stated!r}, not {issuer!r}"
+            f"the OpenID configuration at {url} is for issuer {redact_url(stated)!r}, "
+            f"not {redact_url(issuer)!r}"
         )
     metadata = ProviderMetadata(issuer=stated, raw=MappingProxyType(dict(data)))
     metadata.endpoint("token_endpoint")

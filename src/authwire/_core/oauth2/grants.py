@@ -16,30 +16,59 @@ from authwire._core.flow import Flow
 from authwire._core.http import HttpRequest, HttpResponse
 from authwire._core.oauth2.token_request import TokenEndpoint, build_token_request
 from authwire._core.oauth2.token_response import parse_token_response
+from authwire._core.redact import Secret, reveal, wrap_secrets
 from authwire._core.retry import DEFAULT_RETRY, RetryPolicy, send_with_retries
 from authwire._core.token import Token
 
 __all__ = ["client_credentials_flow", "refresh_token_flow", "token_flow"]
 
 
+def _guarded(
+    params: Mapping[str, str | Secret[str] | None] | None,
+    secrets: Sequence[str | Secret[str]],
+) -> dict[str, str | Secret[str] | None]:
+    """``params`` with every value listed in ``secrets`` wrapped as a ``Secret``."""
+    plain = {reveal(s) for s in secrets}
+    return {
+        key: Secret(value) if isinstance(value, str) and value in plain else value
+        for key, value in (params or {}).items()
+    }
+
+
 def token_flow(
     endpoint: TokenEndpoint,
     grant_type: str,
-    params: Mapping[str, str | None] | None = None,
+    params: Mapping[str, str | Secret[str] | None] | None = None,
     *,
     clock: Callable[[], float],
     retry: RetryPolicy = DEFAULT_RETRY,
-    secrets: Sequence[str] = (),
+    secrets: Sequence[str | Secret[str]] = (),
     include_scope: bool = True,
     rand: Callable[[], float] = random.random,
 ) -> Flow[Token]:
     """Request a token with any grant and parse the answer.
+
+    Args:
+        endpoint: The endpoint and client.
+        grant_type: The ``grant_type`` value.
+        params: Grant-specific parameters. Give secret ones (a password, a refresh token)
+            as ``Secret``: they stay wrapped until the body is encoded.
+        clock: The wall clock.
+        retry: Retries for connection failures, 429 and 5xx.
+        secrets: More values never to be shown; plain values of ``params`` found here
+            are wrapped too.
+        include_scope: Send the endpoint's scope, audience and resources.
+        rand: Jitter source for retries.
 
     Raises:
         TokenRequestError: The endpoint refused (after retries, for retryable errors).
         InvalidTokenResponse: The answer was not a token response.
         TokenEndpointUnreachable: No answer (after retries).
     """
+    # Rebound, so that this frame (alive in any traceback of a failed request) holds
+    # only wrapped values, whatever the caller passed.
+    params = _guarded(params, secrets)
+    secrets = wrap_secrets(secrets)
     sent_at = clock()
     made: list[HttpRequest] = []
 
@@ -84,7 +113,7 @@ def client_credentials_flow(
 
 def refresh_token_flow(
     endpoint: TokenEndpoint,
-    refresh_token: str,
+    refresh_token: str | Secret[str],
     *,
     clock: Callable[[], float],
     retry: RetryPolicy = DEFAULT_RETRY,
@@ -94,17 +123,18 @@ def refresh_token_flow(
     The scope is not sent, so the server keeps the originally granted one. A response
     without a new refresh token keeps the old one (section 6: the server *may* rotate it).
     """
+    if not isinstance(refresh_token, Secret):
+        refresh_token = Secret(refresh_token)
     token = yield from token_flow(
         endpoint,
         "refresh_token",
         {"refresh_token": refresh_token},
         clock=clock,
         retry=retry,
-        secrets=(refresh_token,),
         include_scope=False,
     )
     if token.refresh_token is None:
         from dataclasses import replace
 
-        token = replace(token, refresh_token=refresh_token)
+        token = replace(token, refresh_token=refresh_token.reveal())
     return token

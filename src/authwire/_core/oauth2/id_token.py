@@ -159,7 +159,7 @@ def verify_id_token(
     except jwt.InvalidAudienceError:
         raise _invalid(f"aud does not contain {client_id!r}") from None
     except jwt.InvalidIssuerError:
-        raise _invalid(f"iss is not {issuer!r}") from None
+        raise _invalid(f"iss is not {redact_url(issuer)!r}") from None
     except jwt.MissingRequiredClaimError as exc:
         raise _invalid(f"claim {exc.claim!r} missing") from None
     except jwt.PyJWTError as exc:

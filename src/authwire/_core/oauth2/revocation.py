@@ -12,6 +12,7 @@ from authwire._core.flow import Flow
 from authwire._core.http import Headers, HttpRequest, HttpResponse, form_body
 from authwire._core.oauth2.token_request import TokenEndpoint
 from authwire._core.oauth2.token_response import parse_token_response
+from authwire._core.redact import Secret
 
 __all__ = ["build_revocation_request", "revoke_flow"]
 
@@ -19,13 +20,14 @@ __all__ = ["build_revocation_request", "revoke_flow"]
 def build_revocation_request(
     url: str,
     endpoint: TokenEndpoint,
-    token: str,
+    token: str | Secret[str],
     token_type_hint: str | None,
     *,
     now: float | None = None,
 ) -> HttpRequest:
     """The revocation ``POST`` for ``token`` (section 2.1)."""
-    form: dict[str, str] = {"token": token}
+    token = token if isinstance(token, Secret) else Secret(token)
+    form: dict[str, str | Secret[str]] = {"token": token}
     if token_type_hint:
         form["token_type_hint"] = token_type_hint
     headers = {
@@ -43,13 +45,20 @@ def build_revocation_request(
 
 
 def revoke_flow(
-    url: str, endpoint: TokenEndpoint, token: str, token_type_hint: str | None, *, now: float
+    url: str,
+    endpoint: TokenEndpoint,
+    token: str | Secret[str],
+    token_type_hint: str | None,
+    *,
+    now: float,
 ) -> Flow[bool]:
     """Revoke ``token``: ``True`` if accepted, ``False`` if the server cannot revoke its type.
 
     Raises:
         TokenRequestError: The server refused for another reason (e.g. ``invalid_client``).
     """
+    if not isinstance(token, Secret):
+        token = Secret(token)
     request = build_revocation_request(url, endpoint, token, token_type_hint, now=now)
     response: HttpResponse = yield request
     if 200 <= response.status < 300:

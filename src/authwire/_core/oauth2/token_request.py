@@ -11,6 +11,7 @@ from typing import Any
 
 from authwire._core.http import Headers, HttpRequest, form_body
 from authwire._core.oauth2.client_auth import ClientAuth
+from authwire._core.redact import Secret, redact_url, wrap_secrets
 
 __all__ = ["TokenEndpoint", "build_form_request", "build_token_request", "normalize_scope"]
 
@@ -47,13 +48,22 @@ class TokenEndpoint:
     headers: tuple[tuple[str, str], ...] = field(default=())
     dpop: Any = field(default=None, repr=False, compare=False)
 
+    def __repr__(self) -> str:
+        # By hand: the URL redacted (userinfo, secret query values), the extra fields and
+        # headers by name only (they may carry secrets), for tracebacks with locals.
+        return (
+            f"TokenEndpoint(url={redact_url(self.url)!r}, client={self.client!r}, "
+            f"scope={self.scope!r}, audience={self.audience!r}, resource={self.resource!r}, "
+            f"extra={[k for k, _ in self.extra]!r}, headers={[k for k, _ in self.headers]!r})"
+        )
+
 
 def build_token_request(
     endpoint: TokenEndpoint,
     grant_type: str,
-    params: Mapping[str, str | None] | None = None,
+    params: Mapping[str, str | Secret[str] | None] | None = None,
     *,
-    secrets: Sequence[str] = (),
+    secrets: Sequence[str | Secret[str]] = (),
     include_scope: bool = True,
     now: float | None = None,
 ) -> HttpRequest:
@@ -62,13 +72,15 @@ def build_token_request(
     Args:
         endpoint: The endpoint and client.
         grant_type: The ``grant_type`` value.
-        params: Grant-specific parameters; ``None`` values are left out.
-        secrets: Values in ``params`` that must never be shown (a password, a refresh token).
+        params: Grant-specific parameters; ``None`` values are left out. Give secret
+            values (a password, a refresh token) as ``Secret``: they stay wrapped until
+            the body is encoded, and are kept out of errors.
+        secrets: More values in ``params`` that must never be shown.
         include_scope: Send the endpoint's scope, audience and resources (a refresh may omit
             them to keep the originally granted scope).
         now: The time for client assertions (epoch seconds). Default: the system clock.
     """
-    form: dict[str, str] = {"grant_type": grant_type}
+    form: dict[str, str | Secret[str]] = {"grant_type": grant_type}
     for key, value in (params or {}).items():
         if value is not None:
             form[key] = value
@@ -80,9 +92,9 @@ def build_token_request(
 def build_form_request(
     url: str,
     endpoint: TokenEndpoint,
-    form: dict[str, str],
+    form: dict[str, str | Secret[str]],
     *,
-    secrets: Sequence[str] = (),
+    secrets: Sequence[str | Secret[str]] = (),
     include_scope: bool = True,
     now: float | None = None,
 ) -> HttpRequest:
@@ -92,7 +104,8 @@ def build_form_request(
         url: Where to post (the token endpoint, or another of the server's endpoints).
         endpoint: The client, its scope, audience, resources, extra fields and headers.
         form: The request's own fields; the client authentication is added to it.
-        secrets: Values in ``form`` that must never be shown.
+            ``Secret`` values are revealed only when the body is encoded, and never shown.
+        secrets: More values in ``form`` that must never be shown.
         include_scope: Send the endpoint's scope, audience and resources.
         now: The time for client assertions (epoch seconds). Default: the system clock.
     """
@@ -101,7 +114,7 @@ def build_form_request(
         "Content-Type": "application/x-www-form-urlencoded",
     }
     added = endpoint.client.apply(form, headers, audience=endpoint.url, now=now)
-    pairs: list[tuple[str, str]] = list(form.items())
+    pairs: list[tuple[str, str | Secret[str]]] = list(form.items())
     if include_scope:
         if endpoint.scope and "scope" not in form:
             pairs.append(("scope", endpoint.scope))
@@ -115,5 +128,12 @@ def build_form_request(
         url=url,
         headers=Headers(headers),
         body=form_body(pairs),
-        secrets=(*endpoint.client.secrets, *secrets, *added),
+        secrets=wrap_secrets(
+            (
+                *endpoint.client.secrets,
+                *secrets,
+                *added,
+                *(v for v in form.values() if isinstance(v, Secret)),
+            )
+        ),
     )

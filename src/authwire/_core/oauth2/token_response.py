@@ -23,7 +23,7 @@ from typing import Any, Final
 from urllib.parse import parse_qsl
 
 from authwire._core.http import HttpResponse, parse_retry_after
-from authwire._core.redact import redact_text, redact_url, snippet
+from authwire._core.redact import Secret, redact_text, redact_url, snippet
 from authwire._core.token import Token, decode_jwt_claims
 from authwire._log import logger
 from authwire.errors import InvalidTokenResponse, TokenRequestError
@@ -88,12 +88,29 @@ def _describe_body(body: bytes) -> str:
     return "a body that is not JSON"
 
 
+def _error_fields(
+    data: Any, secrets: Sequence[str | Secret[str]]
+) -> tuple[str | None, str | None, str | None]:
+    """The redacted ``error``, ``error_description`` and ``error_uri`` of an error body."""
+    if not isinstance(data, dict):
+        return None, None, None
+    raw_error, raw_desc, raw_uri = (
+        data.get("error"),
+        data.get("error_description"),
+        data.get("error_uri"),
+    )
+    error = redact_text(raw_error, secrets)[:100] if isinstance(raw_error, str) else None
+    description = redact_text(raw_desc, secrets)[:300] if isinstance(raw_desc, str) else None
+    error_uri = redact_text(raw_uri, secrets)[:300] if isinstance(raw_uri, str) else None
+    return error, description, error_uri
+
+
 def parse_token_response(
     response: HttpResponse,
     *,
     received_at: float,
     url: str,
-    secrets: Sequence[str] = (),
+    secrets: Sequence[str | Secret[str]] = (),
 ) -> Token:
     """The ``Token`` in ``response``, or the typed error it amounts to.
 
@@ -116,53 +133,48 @@ def parse_token_response(
         data = _decode(response)
     except (ValueError, UnicodeDecodeError, RecursionError):
         data = None
-
+    # The decoded body may echo a secret: it is dropped before anything is raised, so
+    # that it is not among the locals of the traceback (``capture_locals``, Sentry).
     if status >= 400 or (isinstance(data, dict) and "error" in data):
-        if status < 400:
-            status = 400 if status < 300 else status
-        error = description = error_uri = None
-        if isinstance(data, dict):
-            raw_error, raw_desc, raw_uri = (
-                data.get("error"),
-                data.get("error_description"),
-                data.get("error_uri"),
-            )
-            error = redact_text(raw_error, secrets)[:100] if isinstance(raw_error, str) else None
-            if isinstance(raw_desc, str):
-                description = redact_text(raw_desc, secrets)[:300]
-            error_uri = redact_text(raw_uri, secrets)[:300] if isinstance(raw_uri, str) else None
+        error, description, error_uri = _error_fields(data, secrets)
+        del data
         raise TokenRequestError(
             url=where,
-            status=status,
+            status=status if status >= 400 else 400 if status < 300 else status,
             error=error,
             error_description=description,
             error_uri=error_uri,
             snippet=excerpt,
             retry_after=parse_retry_after(response.headers.get("retry-after"), received_at),
         )
-
-    def invalid(reason: str) -> InvalidTokenResponse:
-        return InvalidTokenResponse(reason=reason, url=where, status=status, snippet=excerpt)
-
     if not 200 <= status < 300:
-        raise invalid(f"unexpected HTTP status {status}")
-    if data is None:
-        raise invalid(f"expected a JSON object, got {_describe_body(response.body)}")
-    if not isinstance(data, dict):
-        raise invalid(f"expected a JSON object, got JSON {type(data).__name__}")
+        reason: Token | str = f"unexpected HTTP status {status}"
+    elif data is None:
+        reason = f"expected a JSON object, got {_describe_body(response.body)}"
+    elif not isinstance(data, dict):
+        reason = f"expected a JSON object, got JSON {type(data).__name__}"
+    else:
+        reason = _read_token(data, received_at, where)
+    del data
+    if isinstance(reason, Token):
+        return reason
+    raise InvalidTokenResponse(reason=reason, url=where, status=status, snippet=excerpt)
 
+
+def _read_token(data: dict[str, Any], received_at: float, where: str) -> Token | str:
+    """The ``Token`` in a decoded success body, or why there is none."""
     access_token = data.get("access_token")
     if not isinstance(access_token, str) or not access_token:
-        raise invalid("no access_token" if access_token is None else "access_token is not a string")
+        return "no access_token" if access_token is None else "access_token is not a string"
     token_type = data.get("token_type", "Bearer")
     if not isinstance(token_type, str) or not token_type:
-        raise invalid("token_type is not a string")
+        return "token_type is not a string"
 
     expires_at: float | None = None
     if "expires_in" in data and data["expires_in"] is not None:
         expires_in = finite_number(data["expires_in"])
         if expires_in is None:
-            raise invalid("expires_in is not a finite number")
+            return "expires_in is not a finite number"
         if expires_in > MAX_LIFETIME:
             logger.warning(
                 "token endpoint %s sent expires_in %.3g s; clamped to %g s (one year)",
@@ -179,22 +191,22 @@ def parse_token_response(
 
     refresh_token = data.get("refresh_token")
     if refresh_token is not None and not isinstance(refresh_token, str):
-        raise invalid("refresh_token is not a string")
+        return "refresh_token is not a string"
     id_token = data.get("id_token")
     if id_token is not None and not isinstance(id_token, str):
-        raise invalid("id_token is not a string")
+        return "id_token is not a string"
 
     scope = data.get("scope")
     if isinstance(scope, list) and all(isinstance(s, str) for s in scope):
         scope = " ".join(scope)
     if scope is not None and not isinstance(scope, str):
-        raise invalid("scope is not a string")
+        return "scope is not a string"
 
     refresh_expires_at: float | None = None
     if data.get("refresh_expires_in") is not None:
         refresh_in = finite_number(data["refresh_expires_in"])
         if refresh_in is None:
-            raise invalid("refresh_expires_in is not a number")
+            return "refresh_expires_in is not a number"
         # Keycloak sends 0 for "does not expire".
         refresh_expires_at = received_at + refresh_in if refresh_in > 0 else None
 

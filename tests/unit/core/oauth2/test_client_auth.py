@@ -50,9 +50,21 @@ def test_secrets_are_listed_for_redaction_and_hidden_in_repr() -> None:
     """The secret is on the request's redaction list and never in the ClientAuth repr."""
     client = ClientAuth("cid", Secret("csecret-123"), AuthMethod.CLIENT_SECRET_BASIC)
     request = build_token_request(TokenEndpoint(URL, client), "client_credentials")
-    assert "csecret-123" in request.secrets
+    assert "csecret-123" in [s.reveal() for s in request.secrets]
+    assert all(isinstance(s, Secret) for s in request.secrets)  # no plain value in locals
     assert "csecret-123" not in repr(client)
     assert "csecret-123" not in repr(request)
+
+
+def test_post_secret_stays_wrapped_until_the_body_is_encoded() -> None:
+    """client_secret_post puts the Secret itself in the form; only the body holds it plain."""
+    client = ClientAuth("cid", Secret("csecret-123"), AuthMethod.CLIENT_SECRET_POST)
+    form: dict[str, str | Secret[str]] = {}
+    client.apply(form, {})
+    assert isinstance(form["client_secret"], Secret)
+    request = build_token_request(TokenEndpoint(URL, client), "client_credentials")
+    assert request.body is not None
+    assert b"client_secret=csecret-123" in request.body
 
 
 @pytest.mark.parametrize("name", [m.value for m in AuthMethod])

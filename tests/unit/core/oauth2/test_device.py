@@ -100,7 +100,7 @@ def test_prompt_then_poll_until_approved() -> None:
             "device_code": "dev-code-9f8e7d",
             "client_id": "cli",
         }
-        assert "dev-code-9f8e7d" in request.secrets
+        assert "dev-code-9f8e7d" in [s.reveal() for s in request.secrets]
         request = poll(flow, clock, waits, error("authorization_pending"))
     with pytest.raises(StopIteration) as stop:
         flow.send(json_response({"access_token": "at-1", "token_type": "Bearer"}))
@@ -194,7 +194,7 @@ def test_confidential_client_authenticates_at_device_endpoint() -> None:
     request = next(flow)
     assert isinstance(request, HttpRequest)
     assert request.headers["Authorization"].startswith("Basic ")
-    assert "cli-secret-123" in request.secrets
+    assert "cli-secret-123" in [s.reveal() for s in request.secrets]
 
 
 _DEVICE_FIELDS = st.sampled_from(
