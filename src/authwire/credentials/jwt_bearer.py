@@ -151,19 +151,20 @@ class JwtBearer(OAuth2Credential):
             "cache_identity": self._cache_identity,
         }
 
-    def _make_assertion(self, audience: str, now: float) -> str:
+    def _make_assertion(self, audience: str, now: float) -> Secret[str]:
+        # Wrapped at once, so no frame of the token request holds the plain assertion.
         if self._key is None:
             source = self._assertion
             assert source is not None
-            return source.reveal() if isinstance(source, Secret) else source()
+            return source if isinstance(source, Secret) else Secret(source())
         claims = client_assertion_claims(self._claims_issuer, audience, now, ASSERTION_LIFETIME)
         claims["sub"] = self._subject
         claims.update(self._more_claims)
-        return build_assertion(claims, self._key)
+        return Secret(build_assertion(claims, self._key))
 
     def _token_flow(self, replacing: Token | None) -> Flow[Token]:
         endpoint = yield from self._endpoint_flow()
-        assertion: str = yield Call(
+        assertion: Secret[str] = yield Call(
             self._make_assertion, args=(self._audience or endpoint.url, self._clock())
         )
         return (

@@ -29,12 +29,12 @@ TOKEN_EXCHANGE_GRANT: Final = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN_TYPE: Final = "urn:ietf:params:oauth:token-type:access_token"
 
 
-async def _aget(credential: Credential) -> str:
-    return (await credential.aget_token()).access_token
+async def _aget(credential: Credential) -> Secret[str]:
+    return Secret((await credential.aget_token()).access_token)
 
 
-def _get(credential: Credential) -> str:
-    return credential.get_token().access_token
+def _get(credential: Credential) -> Secret[str]:
+    return Secret(credential.get_token().access_token)
 
 
 def _held(part: Credential | str | Secret[str] | None) -> Credential | Secret[str] | None:
@@ -141,16 +141,17 @@ class TokenExchange(OAuth2Credential):
             "requested": self._requested,
         }
 
-    def _token_of(self, part: Credential | Secret[str]) -> Flow[str]:
+    def _token_of(self, part: Credential | Secret[str]) -> Flow[Secret[str]]:
+        # Kept wrapped until the body is encoded: no frame holds the plain token.
         if isinstance(part, Secret):
-            return part.reveal()
-        value: str = yield Call(_get, afn=_aget, args=(part,))
+            return part
+        value: Secret[str] = yield Call(_get, afn=_aget, args=(part,))
         return value
 
     def _token_flow(self, replacing: Token | None) -> Flow[Token]:
         endpoint = yield from self._endpoint_flow()
         subject_token = yield from self._token_of(self._subject)
-        params: dict[str, str | None] = {
+        params: dict[str, str | Secret[str] | None] = {
             "subject_token": subject_token,
             "subject_token_type": self._subject_type,
             "requested_token_type": self._requested,
