@@ -22,6 +22,7 @@ import weakref
 from typing import TYPE_CHECKING, Any, Final
 
 from authwire._core.token import Token
+from authwire._fork import register as _register_fork
 from authwire._log import logger
 from authwire.caches._codec import decode_token, encode_token
 from authwire.caches.base import CacheLock, TokenCache
@@ -219,6 +220,17 @@ class RedisCache(TokenCache):
         self._held: dict[str, _Lease] = {}
         self._mutex = threading.Lock()
         self._last_warning = -_WARN_EVERY
+        _register_fork(self)
+
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: new mutex, no lease held.
+
+        A lease the parent holds stays the parent's: it renews it, releases it, and the
+        child waits for it like any other host would. redis-py itself drops the
+        connections the child inherited (its pool checks the process id).
+        """
+        self._mutex = threading.Lock()
+        self._held = {}
 
     def __repr__(self) -> str:
         return f"RedisCache({self._where()!r}, prefix={self.prefix!r})"

@@ -238,8 +238,10 @@ class OAuth2Credential(ManagedCredential):
         else:
             context = ssl.create_default_context(cafile=str(verify))
         timeout = self._timeout
-        self._manager._sender_factory = lambda: HttpxSender(None, timeout, verify=context)
-        self._manager._async_sender = lambda: async_sender(None, timeout, verify=context)
+        self._manager.use_senders(
+            lambda: HttpxSender(None, timeout, verify=context),
+            lambda: async_sender(None, timeout, verify=context),
+        )
 
     # -- description -------------------------------------------------------------------
 
@@ -333,20 +335,12 @@ class OAuth2Credential(ManagedCredential):
     # -- revocation (RFC 7009) ---------------------------------------------------------
 
     def _held_token(self) -> Token | None:
-        manager = self._manager
-        snapshot = manager._snapshot
-        if snapshot is not None:
-            return snapshot[0]
-        try:
-            cached: Token | None = manager.cache.get(manager.key)
-        except Exception:  # a broken cache must not stop a logout
-            cached = None
-        return cached
+        """The newest token known (in memory, else cached); no I/O inside a refresh."""
+        token: Token | None = self._manager.stored()
+        return token
 
-    def _revoke_flow(self, revocation_url: str | None) -> Flow[bool]:
-        token = self._held_token() or self._last_refreshable
-        self._last_refreshable = None
-        self.clear()
+    def _revoke_flow(self, revocation_url: str | None, token: Token | None) -> Flow[bool]:
+        """Revoke ``token`` (already forgotten here and in the cache)."""
         if token is None:
             return False
         url = yield from self._url_flow("revocation_endpoint", revocation_url)
@@ -377,21 +371,23 @@ class OAuth2Credential(ManagedCredential):
             TokenRequestError: The server refused the revocation (e.g. ``invalid_client``).
             ConfigurationError: No revocation endpoint is known.
         """
-        sender = self._manager._sender_factory()
-        try:
-            return drive_sync(self._revoke_flow(revocation_url), sender.send)
-        finally:
-            close = getattr(sender, "close", None)
-            if close is not None:
-                close()
+        token = self._held_token() or self._last_refreshable
+        self._last_refreshable = None
+        self.clear()
+        with self._manager.open_sender() as sender:
+            return drive_sync(self._revoke_flow(revocation_url, token), sender.send)
 
     async def arevoke(self, *, revocation_url: str | None = None) -> bool:
         """``revoke`` for asyncio and trio."""
         from authwire._aio import RUNTIME
         from authwire._core.flow import drive_async
 
-        async with self._manager._async_sender() as sender:
-            return await drive_async(self._revoke_flow(revocation_url), sender.send, RUNTIME)
+        manager = self._manager
+        token = await manager.astored() or self._last_refreshable
+        self._last_refreshable = None
+        await manager.aclear()  # the cache is written in a worker thread, not on the loop
+        async with manager.open_async_sender() as sender:
+            return await drive_async(self._revoke_flow(revocation_url, token), sender.send, RUNTIME)
 
 
 class UserGrant(OAuth2Credential):

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import threading
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from authwire._core.http import Headers, HttpRequest, HttpResponse
@@ -30,7 +31,14 @@ if TYPE_CHECKING:
     import httpx
     import requests
 
-__all__ = ["MAX_BODY", "AsyncSender", "Sender", "async_sender", "make_sender"]
+__all__ = [
+    "MAX_BODY",
+    "AsyncSender",
+    "Sender",
+    "async_sender",
+    "discard_inherited",
+    "make_sender",
+]
 
 #: The largest token-endpoint response body read, in bytes.
 MAX_BODY: Final = 1 << 20
@@ -118,10 +126,11 @@ class HttpxSender:
             verify=verify, timeout=timeout, follow_redirects=False
         )
         self._timeout = timeout
+        self._finalizer: weakref.finalize[Any, Any] | None = None
         if self._own:
             # Credentials have no close(): release our pooled connection when we are
             # collected, instead of leaving an unclosed socket (a ResourceWarning).
-            weakref.finalize(self, self._client.close)
+            self._finalizer = weakref.finalize(self, self._client.close)
 
     def send(self, request: HttpRequest) -> HttpResponse:
         httpx = self._httpx
@@ -153,8 +162,9 @@ class RequestsSender:
         self._own = session is None
         self._session = session or requests.Session()
         self._timeout = timeout
+        self._finalizer: weakref.finalize[Any, Any] | None = None
         if self._own:
-            weakref.finalize(self, self._session.close)
+            self._finalizer = weakref.finalize(self, self._session.close)
 
     def send(self, request: HttpRequest) -> HttpResponse:
         requests = self._requests
@@ -216,6 +226,32 @@ class AsyncHttpxSender:
             return _httpx_response(response, body, request)
         except httpx.HTTPError as exc:
             raise _unreachable(request, exc) from exc
+
+
+def _close_quietly(close: Callable[[], object]) -> None:
+    with contextlib.suppress(Exception):
+        close()
+
+
+def discard_inherited(sender: object) -> None:
+    """Close a sender a forked child inherited from its parent, without using it.
+
+    Its pooled connections are the parent's sockets: a token request on one of them
+    would interleave with the parent's on the same connection. The child closes its
+    copies (the parent's stay open) in a short-lived daemon thread, because a thread of
+    the parent may have held the client's pool lock at the fork, and the child must not
+    wait for a thread that does not exist in it. A user's own client is left alone.
+    """
+    finalizer = getattr(sender, "_finalizer", None)
+    if finalizer is None:
+        return
+    close = finalizer.detach()  # (client, close, args, kwargs), or None if already done
+    if close is None:
+        return
+    _, function, _, _ = close
+    threading.Thread(
+        target=_close_quietly, args=(function,), name="authwire-fork-close", daemon=True
+    ).start()
 
 
 def make_sender(http_client: Any, timeout: float) -> Sender:
