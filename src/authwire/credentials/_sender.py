@@ -308,8 +308,33 @@ async def async_sender(
         raise ConfigurationError(
             "async token requests need httpx: pip install 'authwire[httpx]'"
         ) from None
+    if verify is True:
+        # Loading the system CAs takes 20-100 ms: once, in a worker thread, not per
+        # refresh on the event loop.
+        from authwire._aio import RUNTIME
+
+        verify = (
+            _DEFAULT_CONTEXT[0]
+            if _DEFAULT_CONTEXT
+            else await RUNTIME.run_blocking(_default_context)
+        )
     async with httpx.AsyncClient(verify=verify, timeout=timeout, follow_redirects=False) as client:
         yield AsyncHttpxSender(client, timeout)
+
+
+#: The default TLS context of authwire's async clients, made on first use (a 1-list).
+_DEFAULT_CONTEXT: list[ssl.SSLContext] = []
+_DEFAULT_CONTEXT_LOCK = threading.Lock()
+
+
+def _default_context() -> ssl.SSLContext:
+    """httpx's default context (system CAs, ``SSL_CERT_FILE``), made once per process."""
+    with _DEFAULT_CONTEXT_LOCK:
+        if not _DEFAULT_CONTEXT:
+            import httpx
+
+            _DEFAULT_CONTEXT.append(httpx.create_ssl_context())
+        return _DEFAULT_CONTEXT[0]
 
 
 def _kind(http_client: Any) -> str | None:
