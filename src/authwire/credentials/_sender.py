@@ -328,7 +328,7 @@ _DEFAULT_CONTEXT_LOCK = threading.Lock()
 
 
 def _default_context() -> ssl.SSLContext:
-    """httpx's default context (system CAs, ``SSL_CERT_FILE``), made once per process."""
+    """The default context of httpx (system CAs, ``SSL_CERT_FILE``), made once per process."""
     with _DEFAULT_CONTEXT_LOCK:
         if not _DEFAULT_CONTEXT:
             import httpx
