@@ -167,24 +167,39 @@ class Stall:
     seconds: float
     #: The innermost authwire frame on the loop's thread at each sample (None: not in it).
     samples: list[str | None]
+    #: Whether the loop's thread was only waiting for a CPU (runnable, not running) at
+    #: every sample and used little CPU: the machine was busy, not authwire.
+    starved: bool = False
 
     @property
     def culprit(self) -> str | None:
         """The authwire line the loop sat in for the whole stall, or None if none did.
 
         A blocking call (a lock, a file, a socket) keeps the loop's thread on one line
-        for the whole stall, so every sample shows the same authwire frame. A loaded
+        for the whole stall, so (nearly) every sample shows the same authwire frame: most
+        samples, in one run, are needed. A loaded
         machine that merely delays the loop (other processes, the GIL) shows the
-        selector, the test's own code or moving frames instead. At least three samples
-        are needed to blame authwire: a stall the sampler could not watch is reported,
-        not failed on.
+        selector, the test's own code or moving frames instead; and where the loop's
+        thread sat on one line only because it got no CPU (runnable at every sample, its
+        CPU clock nearly still), the machine is to blame (``starved``). A thread on one
+        line that sleeps (a lock, I/O) or burns CPU (certificate loading) is authwire's.
+        At least three samples are needed to blame authwire: a stall the sampler could
+        not watch is reported, not failed on.
         """
-        if len(self.samples) < 3:
+        if len(self.samples) < 3 or self.starved:
             return None
-        first = self.samples[0]
-        if first is None or any(sample != first for sample in self.samples):
+        # The longest run of consecutive samples on one authwire line: the stall's start
+        # and end may show the loop on its way in or out of it.
+        best, run, previous = None, 0, None
+        longest = 0
+        for sample in self.samples:
+            run = run + 1 if sample == previous else 1
+            previous = sample
+            if sample is not None and run > longest:
+                best, longest = sample, run
+        if longest < 3 or longest * 2 < len(self.samples):
             return None
-        return first
+        return best
 
 
 class LoopLagMonitor:
@@ -205,8 +220,11 @@ class LoopLagMonitor:
         self.stalls: list[Stall] = []
         self.ticks = 0
         self._loop_thread: int | None = None
+        self._native_id: int | None = None
         self._last = 0.0
         self._samples: list[str | None] = []
+        self._states: list[str] = []
+        self._cpu_at_tick = 0.0
         self._mutex = threading.Lock()
         self._stop = threading.Event()
         self._watchdog = threading.Thread(target=self._watch, name="loop-lag", daemon=True)
@@ -214,22 +232,34 @@ class LoopLagMonitor:
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """The ticking task (run it on the loop to watch)."""
         self._loop_thread = threading.get_ident()
+        self._native_id = threading.get_native_id()
         self._last = time.monotonic()
+        self._cpu_at_tick = self._loop_cpu()
         self._watchdog.start()
         task_status.started()
         try:
             while True:
                 await anyio.sleep(LAG_TICK)
-                now = time.monotonic()
-                with self._mutex:
-                    late = now - self._last - LAG_TICK
-                    samples, self._samples = self._samples, []
-                    self._last = now
-                self.ticks += 1
-                if late > LAG_LIMIT:
-                    self.stalls.append(Stall(late, samples))
+                self._tick()
         finally:
+            # Cancelled (the test is over): the loop runs this as soon as it is free
+            # again, so a stall the last tick was caught in is measured here.
+            self._tick()
             self._stop.set()
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        cpu = self._loop_cpu()
+        with self._mutex:
+            late = now - self._last - LAG_TICK
+            samples, self._samples = self._samples, []
+            states, self._states = self._states, []
+            self._last = now
+        used, self._cpu_at_tick = cpu - self._cpu_at_tick, cpu
+        self.ticks += 1
+        if late > LAG_LIMIT:
+            starved = bool(states) and set(states) == {"R"} and used < late / 2
+            self.stalls.append(Stall(late, samples, starved))
 
     def _watch(self) -> None:
         while not self._stop.wait(0.005):
@@ -240,8 +270,26 @@ class LoopLagMonitor:
             frame = sys._current_frames().get(self._loop_thread or 0)
             where = _innermost_authwire(frame)
             del frame
+            state = self._loop_state()
             with self._mutex:
                 self._samples.append(where)
+                if state is not None:
+                    self._states.append(state)
+
+    def _loop_state(self) -> str | None:
+        """The loop thread's scheduler state (``R`` runnable, ``S`` sleeping...), on Linux."""
+        try:
+            with open(f"/proc/self/task/{self._native_id}/stat") as stat:
+                return stat.read().rpartition(")")[2].split()[0]
+        except (OSError, IndexError):
+            return None
+
+    def _loop_cpu(self) -> float:
+        """CPU seconds the loop's thread (the caller) has used; 0 where unknown."""
+        try:
+            return time.clock_gettime(time.CLOCK_THREAD_CPUTIME_ID)
+        except (AttributeError, OSError):
+            return 0.0
 
     @classmethod
     def start(cls, portal: BlockingPortal) -> tuple[LoopLagMonitor, Callable[[], None]]:
