@@ -13,6 +13,7 @@ import contextlib
 import contextvars
 import functools
 import math
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -40,6 +41,20 @@ def worker_pool() -> ThreadPoolExecutor:
             if _pool is None:
                 _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="authwire")
     return _pool
+
+
+def _forget_pool_in_child() -> None:
+    """A forked child gets a pool of its own: the parent's workers were not copied.
+
+    An executor copied from the parent counts idle workers that do not exist in the
+    child, queues every job for them and never runs one; a new pool starts threads.
+    """
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; Windows has no fork
+    os.register_at_fork(after_in_child=_forget_pool_in_child)
 
 
 class Runtime:

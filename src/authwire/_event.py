@@ -29,7 +29,9 @@ class RefreshEvent:
         error: The error's message (secret-free), if the refresh failed.
         cache_error: Why the new token could not be written to the cache, if it could
             not (secret-free). The token is still used from memory, so ``outcome`` stays
-            ``fetched``; the next refresh writes the cache again.
+            ``fetched``; the next refresh writes the cache again. A cache that could not
+            be read or locked is named here too (``read: ...``, ``lock: ...``): the
+            refresh went on without it.
     """
 
     credential: str

@@ -17,7 +17,10 @@ import base64
 import itertools
 import json
 import logging
+import os
 import socket
+import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -26,7 +29,10 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 from urllib.parse import urlencode
 
+import anyio
 import pytest
+from anyio.abc import TaskStatus
+from anyio.from_thread import BlockingPortal
 from tests import leakcheck
 from tests.leakcheck import leaked_forms
 from tests.servers.token_server import CLIENT_ID, TokenServer
@@ -134,6 +140,178 @@ def make_credential(server: TokenServer, **options: Any) -> ClientCredentials:
         client_secret=server.state.client_secret,
         **options,
     )
+
+
+#: Where authwire's own code lives: frames from these files are authwire's.
+_AUTHWIRE_SRC = os.path.dirname(authwire.__file__) + os.sep
+#: Ticks of the loop-lag monitor (seconds).
+LAG_TICK = 0.010
+#: A loop stall longer than this (seconds) fails the test, if authwire caused it.
+LAG_LIMIT = 0.050
+
+
+def _innermost_authwire(frame: Any) -> str | None:
+    """The innermost frame of authwire's own code in a stack, as ``file:line (function)``."""
+    while frame is not None:
+        code = frame.f_code
+        if code.co_filename.startswith(_AUTHWIRE_SRC):
+            name = code.co_filename[len(_AUTHWIRE_SRC) :]
+            return f"{name}:{frame.f_lineno} ({code.co_name})"
+        frame = frame.f_back
+    return None
+
+
+@dataclass
+class Stall:
+    """One late tick of the loop-lag monitor, and where the loop's thread was meanwhile."""
+
+    seconds: float
+    #: The innermost authwire frame on the loop's thread at each sample (None: not in it).
+    samples: list[str | None]
+    #: Whether the loop's thread was only waiting for a CPU (runnable, not running) at
+    #: every sample and used little CPU: the machine was busy, not authwire.
+    starved: bool = False
+
+    @property
+    def culprit(self) -> str | None:
+        """The authwire line the loop sat in for the whole stall, or None if none did.
+
+        A blocking call (a lock, a file, a socket) keeps the loop's thread on one line
+        for the whole stall, so (nearly) every sample shows the same authwire frame: most
+        samples, in one run, are needed. A loaded
+        machine that merely delays the loop (other processes, the GIL) shows the
+        selector, the test's own code or moving frames instead; and where the loop's
+        thread sat on one line only because it got no CPU (runnable at every sample, its
+        CPU clock nearly still), the machine is to blame (``starved``). A thread on one
+        line that sleeps (a lock, I/O) or burns CPU (certificate loading) is authwire's.
+        At least three samples are needed to blame authwire: a stall the sampler could
+        not watch is reported, not failed on.
+        """
+        if len(self.samples) < 3 or self.starved:
+            return None
+        # The longest run of consecutive samples on one authwire line: the stall's start
+        # and end may show the loop on its way in or out of it.
+        best, run, previous = None, 0, None
+        longest = 0
+        for sample in self.samples:
+            run = run + 1 if sample == previous else 1
+            previous = sample
+            if sample is not None and run > longest:
+                best, longest = sample, run
+        if longest < 3 or longest * 2 < len(self.samples):
+            return None
+        return best
+
+
+class LoopLagMonitor:
+    """Detects event-loop stalls and which of them authwire caused.
+
+    A task on the loop sleeps ``LAG_TICK`` and measures how late it wakes; a watchdog
+    thread samples the loop thread's Python stack every 5 ms while a tick is overdue.
+    A tick later than ``LAG_LIMIT`` is a stall; ``check()`` fails on every stall during
+    which the loop's thread stayed on one line of authwire's code (see ``Stall.culprit``).
+
+    Why stacks and not a baseline: on a shared 2-core CI machine the loop's lag without
+    authwire varies from run to run and minute to minute, so no fixed baseline separates
+    "the machine was busy" from "authwire blocked the loop"; the stack says which it was.
+    Works on asyncio and trio (it uses anyio).
+    """
+
+    def __init__(self) -> None:
+        self.stalls: list[Stall] = []
+        self.ticks = 0
+        self._loop_thread: int | None = None
+        self._native_id: int | None = None
+        self._last = 0.0
+        self._samples: list[str | None] = []
+        self._states: list[str] = []
+        self._cpu_at_tick = 0.0
+        self._mutex = threading.Lock()
+        self._stop = threading.Event()
+        self._watchdog = threading.Thread(target=self._watch, name="loop-lag", daemon=True)
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """The ticking task (run it on the loop to watch)."""
+        self._loop_thread = threading.get_ident()
+        self._native_id = threading.get_native_id()
+        self._last = time.monotonic()
+        self._cpu_at_tick = self._loop_cpu()
+        self._watchdog.start()
+        task_status.started()
+        try:
+            while True:
+                await anyio.sleep(LAG_TICK)
+                self._tick()
+        finally:
+            # Cancelled (the test is over): the loop runs this as soon as it is free
+            # again, so a stall the last tick was caught in is measured here.
+            self._tick()
+            self._stop.set()
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        cpu = self._loop_cpu()
+        with self._mutex:
+            late = now - self._last - LAG_TICK
+            samples, self._samples = self._samples, []
+            states, self._states = self._states, []
+            self._last = now
+        used, self._cpu_at_tick = cpu - self._cpu_at_tick, cpu
+        self.ticks += 1
+        if late > LAG_LIMIT:
+            starved = bool(states) and set(states) == {"R"} and used < late / 2
+            self.stalls.append(Stall(late, samples, starved))
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.005):
+            with self._mutex:
+                overdue = time.monotonic() - self._last > LAG_TICK + 0.015
+            if not overdue:
+                continue
+            frame = sys._current_frames().get(self._loop_thread or 0)
+            where = _innermost_authwire(frame)
+            del frame
+            state = self._loop_state()
+            with self._mutex:
+                self._samples.append(where)
+                if state is not None:
+                    self._states.append(state)
+
+    def _loop_state(self) -> str | None:
+        """The loop thread's scheduler state (``R`` runnable, ``S`` sleeping...), on Linux."""
+        try:
+            with open(f"/proc/self/task/{self._native_id}/stat") as stat:
+                return stat.read().rpartition(")")[2].split()[0]
+        except (OSError, IndexError):
+            return None
+
+    def _loop_cpu(self) -> float:
+        """CPU seconds the loop's thread (the caller) has used; 0 where unknown."""
+        try:
+            return time.clock_gettime(time.CLOCK_THREAD_CPUTIME_ID)
+        except (AttributeError, OSError):
+            return 0.0
+
+    @classmethod
+    def start(cls, portal: BlockingPortal) -> tuple[LoopLagMonitor, Callable[[], None]]:
+        """Start watching the portal's loop; returns the monitor and a function to stop it."""
+        monitor = cls()
+        future, _ = portal.start_task(monitor.run)
+
+        def stop() -> None:
+            future.cancel()
+            monitor._stop.set()
+            monitor._watchdog.join(5)
+
+        return monitor, stop
+
+    def check(self) -> None:
+        """Fail if authwire stalled the loop for more than ``LAG_LIMIT``; report the rest."""
+        blamed = [(s.seconds, s.culprit) for s in self.stalls if s.culprit is not None]
+        other = [round(s.seconds, 3) for s in self.stalls if s.culprit is None]
+        if other:
+            print(f"loop stalls not caused by authwire (busy machine): {other}")
+        assert not blamed, f"authwire blocked the event loop: {blamed}"
 
 
 #: Names that may precede a secret in a Basic pair (``base64(name:secret)``).

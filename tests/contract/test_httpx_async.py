@@ -3,14 +3,20 @@
 Each test runs on asyncio and on trio: the client lives on an event loop in a
 ``anyio`` blocking portal, and the contract's synchronous calls are sent to it, so the
 same test bodies as for the sync clients drive the async integration.
+
+Every loop here is watched by a ``LoopLagMonitor`` (10 ms ticks): a stall of more than
+50 ms during which the loop's thread sat in authwire's code fails the test.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -21,6 +27,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from tests.contract.base import (
     Body,
     IntegrationContract,
+    LoopLagMonitor,
     MakeClient,
     Reply,
     assert_single_flight,
@@ -30,7 +37,9 @@ from tests.contract.base import (
 from tests.servers.token_server import TokenServer
 
 import authwire.httpx
+from authwire import FileCache, KeyringCache, MemoryCache, RedisCache
 from authwire._core.schemes.base import AuthLike
+from authwire.caches.base import TokenCache
 
 pytestmark = pytest.mark.integration
 
@@ -130,9 +139,24 @@ def _fingerprint(request: httpx.Request) -> str:
 
 @pytest.fixture(params=["asyncio", "trio"])
 def portal(request: pytest.FixtureRequest) -> Iterator[BlockingPortal]:
-    """An event loop (asyncio or trio) running in a thread, to call async code from tests."""
+    """An event loop (asyncio or trio) in a thread, watched by a ``LoopLagMonitor``."""
     with start_blocking_portal(request.param) as running:
+        monitor, stop = LoopLagMonitor.start(running)
         yield running
+        stop()
+    monitor.check()
+
+
+@contextlib.contextmanager
+def watched_portal(backend: str) -> Iterator[BlockingPortal]:
+    """``start_blocking_portal(backend)`` whose loop a ``LoopLagMonitor`` watches."""
+    with start_blocking_portal(backend) as running:
+        monitor, stop = LoopLagMonitor.start(running)
+        try:
+            yield running
+        finally:
+            stop()
+    monitor.check()
 
 
 class TestHttpxAsyncClient(IntegrationContract):
@@ -177,7 +201,7 @@ def test_sync_and_async_callers_share_one_refresh(server: TokenServer, backend: 
 
     statuses: Counter[int] = Counter()
     with (
-        start_blocking_portal(backend) as portal,
+        watched_portal(backend) as portal,
         httpx.Client(auth=authwire.httpx.Auth(cred), timeout=60) as sync_client,
     ):
 
@@ -224,7 +248,68 @@ def test_cold_start_burst_of_tasks_one_token_request(server: TokenServer, backen
                 group.start_soon(ask)
         return tokens
 
-    tokens = anyio.run(burst, backend=backend)
+    async def watched() -> set[str]:
+        monitor = LoopLagMonitor()
+        async with anyio.create_task_group() as group:
+            await group.start(monitor.run)
+            tokens = await burst()
+            group.cancel_scope.cancel()
+        monitor.check()
+        return tokens
+
+    tokens = anyio.run(watched, backend=backend)
     assert tokens == set(server.issued_tokens())
     assert len(tokens) == 1
     assert server.count("token") == 1
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server on loopback (the test skips if none is installed)."""
+    from tests.integration._redis import redis_or_skip
+
+    with redis_or_skip(tmp_path_factory.mktemp("redis")) as running:
+        yield running.url
+
+
+def _cache(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> TokenCache | None:
+    """A cache of ``kind``; ``None`` for the process-wide default one."""
+    if kind == "default":
+        return None
+    if kind == "memory":
+        return MemoryCache()
+    if kind == "file":
+        return FileCache(tmp_path / "tokens")
+    if kind == "keyring":
+        from keyrings.alt.file import PlaintextKeyring
+
+        ring = PlaintextKeyring()
+        ring.file_path = str(tmp_path / "keyring.cfg")
+        return KeyringCache(backend=ring, path=tmp_path / "locks")
+    assert kind == "redis"
+    cache = RedisCache(request.getfixturevalue("redis_url"), prefix=f"lag-{os.urandom(4).hex()}:")
+    request.addfinalizer(cache.close)
+    return cache
+
+
+@pytest.mark.parametrize("kind", ["default", "memory", "file", "keyring", "redis"])
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_loop_never_blocks_while_a_thread_refreshes_the_same_identity(
+    server: TokenServer, tmp_path: Path, request: pytest.FixtureRequest, kind: str, backend: str
+) -> None:
+    """A thread refreshes one credential through a slow endpoint while a task asks another
+    credential of the same identity on the same cache: the loop keeps ticking, one request."""
+    server.state.token_delay = 0.5
+    cache = _cache(kind, tmp_path, request)
+    in_thread = make_credential(server, cache=cache)
+    in_task = make_credential(server, cache=cache)
+    with watched_portal(backend) as portal:
+        refresher = threading.Thread(target=in_thread.get_token, daemon=True)
+        refresher.start()
+        while server.count("token") < 1:  # the thread's refresh holds the cache's lock
+            threading.Event().wait(0.002)
+        token = portal.call(in_task.aget_token)
+        refresher.join(30)
+    assert not refresher.is_alive()
+    assert token == in_thread.get_token()  # the task waited for the thread's token...
+    assert server.count("token") == 1  # ...and read it from the cache: one request

@@ -23,7 +23,9 @@ The access log records ``<status> <method> <path>`` per request, so tests count 
 Apache really sent. URLs use ``localhost`` (the SPN is ``HTTP/localhost``).
 
 ``ntlm_acceptor`` is a second, pure-Python NTLM server (pyspnego as acceptor, one context
-per keep-alive connection) on a free port.
+per keep-alive connection) on a free port. The server lives for the session, but
+``NTLM_USER_FILE`` (which pyspnego's initiator reads too) is set only during each test that
+asks for it, so no other test sees NTLM credentials in its environment.
 """
 
 from __future__ import annotations
@@ -63,7 +65,9 @@ __all__ = [
     "NtlmAcceptor",
     "kerberos",
     "ntlm_acceptor",
+    "ntlm_acceptor_server",
     "ntlm_tls_acceptor",
+    "ntlm_tls_acceptor_server",
 ]
 
 NTLM_DOMAIN = "TESTDOM"
@@ -384,8 +388,11 @@ class NtlmAcceptor(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, tls: ssl.SSLContext | None = None, bindings: Any = None) -> None:
+    def __init__(
+        self, tls: ssl.SSLContext | None = None, bindings: Any = None, users: Path | None = None
+    ) -> None:
         super().__init__(("127.0.0.1", 0), _NtlmHandler)
+        self.users = users  # the NTLM_USER_FILE naming the accepted users
         if tls is not None:
             self.socket = tls.wrap_socket(self.socket, server_side=True)
         self.scheme = "https" if tls is not None else "http"
@@ -413,9 +420,7 @@ def _acceptor(
     users.write_text(
         f"{NTLM_DOMAIN}:{NTLM_USER}:{NTLM_PASSWORD}\n:{NTLM_USER}@testdom.example:{NTLM_PASSWORD}\n"
     )
-    saved = os.environ.get("NTLM_USER_FILE")
-    os.environ["NTLM_USER_FILE"] = str(users)
-    server = NtlmAcceptor(tls, bindings)
+    server = NtlmAcceptor(tls, bindings, users)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -424,6 +429,23 @@ def _acceptor(
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+@contextlib.contextmanager
+def _users_file(server: NtlmAcceptor) -> Iterator[NtlmAcceptor]:
+    """Point ``NTLM_USER_FILE`` at ``server``'s users for one test only.
+
+    pyspnego's acceptor reads its users from that variable, but so does pyspnego's
+    *initiator*: while it is set, ``Negotiate()`` without a Kerberos ticket falls back to
+    NTLM with the file's first user. Left set for the session (as it once was), it made
+    the Kerberos tests that expect no credentials at all send an NTLM token when they ran
+    after the NTLM tests in one process.
+    """
+    saved = os.environ.get("NTLM_USER_FILE")
+    os.environ["NTLM_USER_FILE"] = str(server.users)
+    try:
+        yield server
+    finally:
         if saved is None:
             os.environ.pop("NTLM_USER_FILE", None)
         else:
@@ -431,14 +453,21 @@ def _acceptor(
 
 
 @pytest.fixture(scope="session")
-def ntlm_acceptor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NtlmAcceptor]:
-    """A pyspnego NTLM acceptor on a free loopback port, users from its own NTLM_USER_FILE."""
+def ntlm_acceptor_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NtlmAcceptor]:
+    """A pyspnego NTLM acceptor on a free loopback port, for the whole session."""
     with _acceptor(tmp_path_factory.mktemp("ntlm") / "ntlm_users") as server:
         yield server
 
 
+@pytest.fixture
+def ntlm_acceptor(ntlm_acceptor_server: NtlmAcceptor) -> Iterator[NtlmAcceptor]:
+    """The NTLM acceptor, with ``NTLM_USER_FILE`` naming its users during this test only."""
+    with _users_file(ntlm_acceptor_server) as server:
+        yield server
+
+
 @pytest.fixture(scope="session")
-def ntlm_tls_acceptor(
+def ntlm_tls_acceptor_server(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[NtlmAcceptor, str]]:
     """The NTLM acceptor over HTTPS, demanding tls-server-end-point channel bindings.
@@ -462,3 +491,13 @@ def ntlm_tls_acceptor(
     bindings = GssChannelBindings(application_data=tls_server_end_point(der))
     with _acceptor(directory / "ntlm_users", context, bindings) as server:
         yield server, str(directory / "ca.pem")
+
+
+@pytest.fixture
+def ntlm_tls_acceptor(
+    ntlm_tls_acceptor_server: tuple[NtlmAcceptor, str],
+) -> Iterator[tuple[NtlmAcceptor, str]]:
+    """The HTTPS NTLM acceptor and its CA bundle, ``NTLM_USER_FILE`` set during this test."""
+    server, ca = ntlm_tls_acceptor_server
+    with _users_file(server):
+        yield server, ca

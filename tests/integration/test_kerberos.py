@@ -25,6 +25,14 @@ pytestmark = pytest.mark.integration
 CLIENTS = ["requests", "httpx", "httpx-asyncio", "httpx-trio"]
 
 
+@pytest.fixture(autouse=True)
+def _no_ntlm_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No NTLM credentials in the environment: pyspnego's Negotiate falls back to NTLM
+    with ``NTLM_USER_FILE``'s first user when Kerberos has nothing, and these tests count
+    what is sent when Kerberos alone has nothing (a user's own shell may set it too)."""
+    monkeypatch.delenv("NTLM_USER_FILE", raising=False)
+
+
 class Reply:
     """What a test needs from a response, whichever client got it."""
 

@@ -14,14 +14,22 @@ from tests.integration._kerberos import (
     NtlmAcceptor,
     kerberos,
     ntlm_acceptor,
+    ntlm_acceptor_server,
     ntlm_tls_acceptor,
+    ntlm_tls_acceptor_server,
 )
 
 import authwire
 import authwire.httpx
 import authwire.requests
 
-__all__ = ["kerberos", "ntlm_acceptor", "ntlm_tls_acceptor"]
+__all__ = [
+    "kerberos",
+    "ntlm_acceptor",
+    "ntlm_acceptor_server",
+    "ntlm_tls_acceptor",
+    "ntlm_tls_acceptor_server",
+]
 
 pytestmark = pytest.mark.integration
 

@@ -11,13 +11,23 @@ import json
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from tests.leakcheck import SecretPlanter, capture_logs
 from tests.unit.test_manager import JSON, URL, Endpoint, _AsyncSender, manager
 
-from authwire import CacheError, MemoryCache, RefreshEvent, RefreshPolicy, RetryPolicy, Secret
+from authwire import (
+    CacheError,
+    FileCache,
+    MemoryCache,
+    RefreshEvent,
+    RefreshPolicy,
+    RetryPolicy,
+    Secret,
+)
 from authwire._core.http import HttpResponse
 from authwire._core.oauth2.client_auth import ClientAuth
 from authwire._core.oauth2.grants import client_credentials_flow, refresh_token_flow
@@ -236,3 +246,80 @@ def test_concurrent_waiters_get_the_token_despite_a_failed_write(clock: FakeCloc
     assert results == ["tok-1"] * 8
     assert endpoint.requests == 1
     assert cache.writes == 1
+
+
+# -- a cache that cannot be read or locked: the refresh goes on without it ----------------
+
+
+def _loose_entry(tmp_path: Path) -> FileCache:
+    """A real FileCache whose entry for ``aw1-test`` is group-readable (get refuses it)."""
+    cache = FileCache(tmp_path / "tokens")
+    cache.set("aw1-test", Token("old", expires_at=1.0))
+    cache.file_for("aw1-test").chmod(0o644)
+    return cache
+
+
+def _unlockable(tmp_path: Path) -> FileCache:
+    """A real FileCache whose lock file for ``aw1-test`` cannot be opened (a folder there)."""
+    cache = FileCache(tmp_path / "tokens")
+    (cache.path / "aw1-test.lock").mkdir()
+    return cache
+
+
+class ForeignFailure(MemoryCache):
+    """A third-party cache whose reads and locks raise a non-authwire exception."""
+
+    def get(self, key: str) -> Token | None:
+        """Fail like a client library that lost its connection."""
+        raise ConnectionError("redis://:pw@cache:6379 refused")
+
+    def lock(self, key: str) -> Any:
+        """Fail like a client library that lost its connection."""
+        raise ConnectionError("redis://:pw@cache:6379 refused")
+
+
+@pytest.mark.parametrize(
+    ("make", "what"),
+    [(_loose_entry, "read: CacheError"), (_unlockable, "lock: CacheError")],
+    ids=["unreadable", "unlockable"],
+)
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_unreadable_or_unlockable_cache_does_not_block_the_refresh(
+    clock: FakeClock,
+    tmp_path: Path,
+    make: Callable[[Path], FileCache],
+    what: str,
+    mode: str,
+) -> None:
+    """A FileCache whose get or lock raises CacheError: fetched directly, warned, reported."""
+    events: list[RefreshEvent] = []
+    endpoint = Endpoint()
+    cache = make(tmp_path)
+    mgr = manager(endpoint, clock, cache=cache, on_refresh=events.append)  # type: ignore[arg-type]
+    with capture_logs() as logs:
+        token = mgr.get_token() if mode == "sync" else anyio.run(mgr.aget_token)
+    assert token.access_token == "tok-1"
+    assert endpoint.requests == 1
+    assert [e.outcome for e in events] == ["fetched"]
+    assert events[0].cache_error is not None
+    assert what in events[0].cache_error
+    warnings = [r.getMessage() for r in logs.records if r.levelname == "WARNING"]
+    assert any("fetching the token directly" in w for w in warnings), warnings
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_foreign_cache_failures_are_contained_and_named_by_type(
+    clock: FakeClock, mode: str
+) -> None:
+    """Any exception from get or lock (text may hold a password) degrades, named by type."""
+    events: list[RefreshEvent] = []
+    endpoint = Endpoint()
+    cache = ForeignFailure()
+    cache.blocking = mode == "async"  # the async path runs the calls in a worker thread
+    mgr = manager(endpoint, clock, cache=cache, on_refresh=events.append)
+    with capture_logs() as logs:
+        token = mgr.get_token() if mode == "sync" else anyio.run(mgr.aget_token)
+    assert token.access_token == "tok-1"
+    assert endpoint.requests == 1
+    assert events[0].cache_error == "lock: ConnectionError; read: ConnectionError"
+    assert not any("pw@" in text for text in logs.texts())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -331,3 +332,36 @@ async def test_async_callers_get_the_saved_login_too(tmp_path: Path) -> None:
     assert await ProfileCredential("x", config=path).aget_token() == saved
     with pytest.raises(CredentialUnavailable):
         await ProfileCredential(config=tmp_path / "none.toml").aget_token()
+
+
+class ReadRecordingCache(FileCache):
+    """A real FileCache that records the thread of every ``get``."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.readers: list[int] = []
+
+    def get(self, key: str) -> Token | None:
+        """Record the calling thread, then read the file."""
+        self.readers.append(threading.get_ident())
+        return super().get(key)
+
+
+@pytest.mark.integration
+@pytest.mark.anyio
+async def test_async_refresh_of_a_saved_login_reads_no_file_on_the_loop(
+    server: TokenServer, profile_file: Path, tmp_path: Path
+) -> None:
+    """aget_token refreshing an expired saved login reads the cache in worker threads only."""
+    config = load_config(profile_file)
+    assert config is not None
+    first = login(server)
+    config.get().save_login(
+        Token(first.access_token, expires_at=time.time() - 1, refresh_token=first.refresh_token)
+    )
+    cache = ReadRecordingCache(tmp_path / "cache")
+    token = await ProfileCredential(config=profile_file, cache=cache).aget_token()
+    assert token.refresh_token not in (None, first.refresh_token)  # refreshed, rotated
+    assert server.count("token") == 2  # the login, then one refresh
+    assert cache.readers  # the saved login was read...
+    assert threading.get_ident() not in cache.readers  # ...never on the event loop's thread

@@ -22,7 +22,12 @@ __all__ = ["CacheLock", "NullLock", "TokenCache", "cache_key"]
 
 
 class CacheLock(Protocol):
-    """A lock around one key's refresh."""
+    """A lock around one key's refresh.
+
+    A lock may also offer ``try_acquire() -> bool`` (take it only if free, at once): the
+    async path then takes a free lock without a worker thread. Without it, async callers
+    always wait for the lock in a worker thread.
+    """
 
     def acquire(self) -> bool:
         """Block until held; return True once held."""
@@ -39,6 +44,10 @@ class NullLock:
     __slots__ = ()
 
     def acquire(self) -> bool:
+        """Always held at once."""
+        return True
+
+    def try_acquire(self) -> bool:
         """Always held at once."""
         return True
 

@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from authwire._core.token import Token
+from authwire._fork import forget as _forget_fork
+from authwire._fork import register as _register_fork
 from authwire._log import logger
 from authwire.caches._codec import UnreadableEntry, decode_entry, encode_entry
 from authwire.caches.base import CacheLock, TokenCache
@@ -79,17 +81,42 @@ class _FileLock:
     release it in another.
     """
 
-    __slots__ = ("_lock", "_path", "_timeout", "held")
+    __slots__ = ("__weakref__", "_lock", "_path", "_timeout", "held")
 
     def __init__(self, path: Path, timeout: float | None) -> None:
-        from filelock import FileLock
-
         self._path = path
         self._timeout = timeout
-        self._lock: BaseFileLock = FileLock(
-            str(path), timeout=-1 if timeout is None else timeout, mode=0o600, thread_local=False
-        )
+        self._lock: BaseFileLock = self._new()
         self.held = False
+
+    def _new(self) -> BaseFileLock:
+        from filelock import FileLock
+
+        timeout = -1 if self._timeout is None else self._timeout
+        return FileLock(str(self._path), timeout=timeout, mode=0o600, thread_local=False)
+
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: this lock is the parent's (its holder is a parent's thread).
+
+        The child forgets it without unlocking: the lock belongs to an open file
+        description shared with the parent, and unlocking it here would unlock it for the
+        parent too, mid-refresh. The child's copy of the descriptor is closed, so the
+        kernel frees the lock when the parent releases it or dies; the child then waits
+        for it like any other process. (Recent filelock releases do this themselves.)
+        """
+        if not self.held:
+            return
+        self.held = False
+        old, self._lock = self._lock, self._new()
+        if hasattr(old, "_reset_after_fork_in_child"):  # filelock knows about fork
+            return
+        context: Any = getattr(old, "_context", None)
+        fd = getattr(context, "lock_file_fd", None)
+        if isinstance(fd, int):
+            context.lock_file_fd = None
+            context.lock_counter = 0
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     def acquire(self) -> bool:
         from filelock import Timeout
@@ -110,11 +137,13 @@ class _FileLock:
                 location=str(self._path),
             ) from exc
         self.held = True
+        _register_fork(self)
         return True
 
     def release(self) -> None:
         if self.held:
             self.held = False
+            _forget_fork(self)
             self._lock.release()
 
 
@@ -161,6 +190,11 @@ class FileCache(TokenCache):
         self.encryption = encryption
         self._check_mutex = threading.Lock()
         self._ensure_dir()
+        _register_fork(self)
+
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: a new mutex (a parent's thread may have held it)."""
+        self._check_mutex = threading.Lock()
 
     def __repr__(self) -> str:
         if self.encryption is None:
@@ -383,3 +417,4 @@ class FileCache(TokenCache):
         self.encryption = state.get("encryption")
         self._check_mutex = threading.Lock()
         self._ensure_dir()
+        _register_fork(self)

@@ -7,6 +7,7 @@ from collections import OrderedDict
 from typing import Final
 
 from authwire._core.token import Token
+from authwire._fork import register as _register_fork
 from authwire.caches.base import CacheLock, TokenCache
 from authwire.errors import ConfigurationError
 
@@ -26,6 +27,10 @@ class _KeyLock:
 
     def acquire(self) -> bool:
         return self._lock.acquire()
+
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free; never waits (for the event loop's thread)."""
+        return self._lock.acquire(blocking=False)
 
     def release(self) -> None:
         self._lock.release()
@@ -54,6 +59,15 @@ class MemoryCache(TokenCache):
         self._entries: OrderedDict[str, Token] = OrderedDict()
         self._mutex = threading.Lock()
         self._locks: dict[str, _KeyLock] = {}
+        _register_fork(self)
+
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: new mutex, no key locks (the parent's holders are not here).
+
+        The tokens stay: they are as valid in the child as in the parent.
+        """
+        self._mutex = threading.Lock()
+        self._locks = {}
 
     def __repr__(self) -> str:
         return f"MemoryCache(entries={len(self._entries)}, max_entries={self.max_entries})"

@@ -28,6 +28,7 @@ import weakref
 from typing import TYPE_CHECKING, Any, Final
 
 from authwire._core.token import Token
+from authwire._fork import register as _register_fork
 from authwire._log import logger
 from authwire.caches._codec import UnreadableEntry, decode_entry, encode_entry
 from authwire.caches.base import CacheLock, TokenCache
@@ -233,6 +234,17 @@ class RedisCache(TokenCache):
         self._held: dict[str, _Lease] = {}
         self._mutex = threading.Lock()
         self._last_warning = -_WARN_EVERY
+        _register_fork(self)
+
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: new mutex, no lease held.
+
+        A lease the parent holds stays the parent's: it renews it, releases it, and the
+        child waits for it like any other host would. redis-py itself drops the
+        connections the child inherited (its pool checks the process id).
+        """
+        self._mutex = threading.Lock()
+        self._held = {}
 
     def __repr__(self) -> str:
         sealed = "" if self.encryption is None else f", encryption={self.encryption!r}"

@@ -92,7 +92,9 @@ class _ProfileLogin(ManagedCredential):
     def _token_flow(self, replacing: Token | None) -> Flow[Token]:
         held = replacing
         if held is None or not held.refresh_token:
-            held = self._manager.cache.get(self._manager.key)
+            # The manager's entry, read (in a worker thread on the async path) by the
+            # refresh now running: no cache I/O here, where an event loop may be running.
+            held = self._manager.stored()
         if held is None or not held.refresh_token:
             raise InteractionRequired(
                 f"profile {self.profile.name!r} has no saved login; run "

@@ -259,11 +259,9 @@ class OAuth2Credential(ManagedCredential):
         else:
             context = ssl.create_default_context(cafile=str(verify))
         timeout, cap = self._timeout, self._max_body
-        self._manager._sender_factory = lambda: HttpxSender(
-            None, timeout, verify=context, max_body=cap
-        )
-        self._manager._async_sender = lambda: async_sender(
-            None, timeout, verify=context, max_body=cap
+        self._manager.use_senders(
+            lambda: HttpxSender(None, timeout, verify=context, max_body=cap),
+            lambda: async_sender(None, timeout, verify=context, max_body=cap),
         )
 
     # -- description -------------------------------------------------------------------
@@ -364,20 +362,12 @@ class OAuth2Credential(ManagedCredential):
     # -- revocation (RFC 7009) ---------------------------------------------------------
 
     def _held_token(self) -> Token | None:
-        manager = self._manager
-        snapshot = manager._snapshot
-        if snapshot is not None:
-            return snapshot[0]
-        try:
-            cached: Token | None = manager.cache.get(manager.key)
-        except Exception:  # a broken cache must not stop a logout
-            cached = None
-        return cached
+        """The newest token known (in memory, else cached); no I/O inside a refresh."""
+        token: Token | None = self._manager.stored()
+        return token
 
-    def _revoke_flow(self, revocation_url: str | None) -> Flow[bool]:
-        token = self._held_token() or self._last_refreshable
-        self._last_refreshable = None
-        self.clear()
+    def _revoke_flow(self, revocation_url: str | None, token: Token | None) -> Flow[bool]:
+        """Revoke ``token`` (already forgotten here and in the cache)."""
         if token is None:
             return False
         url = yield from self._url_flow("revocation_endpoint", revocation_url)
@@ -408,23 +398,26 @@ class OAuth2Credential(ManagedCredential):
             TokenRequestError: The server refused the revocation (e.g. ``invalid_client``).
             ConfigurationError: No revocation endpoint is known.
         """
-        sender = self._manager._sender_factory()
-        try:
-            with within(self._revoke_deadline()):
-                return drive_sync(self._revoke_flow(revocation_url), sender.send)
-        finally:
-            close = getattr(sender, "close", None)
-            if close is not None:
-                close()
+        token = self._held_token() or self._last_refreshable
+        self._last_refreshable = None
+        self.clear()
+        with within(self._revoke_deadline()), self._manager.open_sender() as sender:
+            return drive_sync(self._revoke_flow(revocation_url, token), sender.send)
 
     async def arevoke(self, *, revocation_url: str | None = None) -> bool:
         """``revoke`` for asyncio and trio."""
         from authwire._aio import RUNTIME
         from authwire._core.flow import drive_async
 
+        manager = self._manager
+        token = await manager.astored() or self._last_refreshable
+        self._last_refreshable = None
+        await manager.aclear()  # the cache is written in a worker thread, not on the loop
         with within(self._revoke_deadline()):
-            async with self._manager._async_sender() as sender:
-                return await drive_async(self._revoke_flow(revocation_url), sender.send, RUNTIME)
+            async with manager.open_async_sender() as sender:
+                return await drive_async(
+                    self._revoke_flow(revocation_url, token), sender.send, RUNTIME
+                )
 
     def _revoke_deadline(self) -> Deadline | None:
         """A logout gets the same deadline as a token."""

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import threading
 import weakref
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from authwire._core import deadline as _deadline
@@ -43,7 +44,14 @@ if TYPE_CHECKING:
     import httpx
     import requests
 
-__all__ = ["MAX_BODY", "AsyncSender", "Sender", "async_sender", "make_sender"]
+__all__ = [
+    "MAX_BODY",
+    "AsyncSender",
+    "Sender",
+    "async_sender",
+    "discard_inherited",
+    "make_sender",
+]
 
 #: The largest token-endpoint response body read by default, in bytes (after decoding).
 MAX_BODY: Final = 1 << 20
@@ -272,10 +280,11 @@ class HttpxSender:
         )
         self._timeout = timeout
         self._max_body = max_body
+        self._finalizer: weakref.finalize[Any, Any] | None = None
         if self._own:
             # Credentials have no close(): release our pooled connection when we are
             # collected, instead of leaving an unclosed socket (a ResourceWarning).
-            weakref.finalize(self, self._client.close)
+            self._finalizer = weakref.finalize(self, self._client.close)
 
     def send(self, request: HttpRequest) -> HttpResponse:
         httpx = self._httpx
@@ -316,8 +325,9 @@ class RequestsSender:
         self._session = session or requests.Session()
         self._timeout = timeout
         self._max_body = max_body
+        self._finalizer: weakref.finalize[Any, Any] | None = None
         if self._own:
-            weakref.finalize(self, self._session.close)
+            self._finalizer = weakref.finalize(self, self._session.close)
 
     def send(self, request: HttpRequest) -> HttpResponse:
         requests = self._requests
@@ -418,6 +428,32 @@ class AsyncHttpxSender:
             raise _unreachable(request, exc) from exc
 
 
+def _close_quietly(close: Callable[[], object]) -> None:
+    with contextlib.suppress(Exception):
+        close()
+
+
+def discard_inherited(sender: object) -> None:
+    """Close a sender a forked child inherited from its parent, without using it.
+
+    Its pooled connections are the parent's sockets: a token request on one of them
+    would interleave with the parent's on the same connection. The child closes its
+    copies (the parent's stay open) in a short-lived daemon thread, because a thread of
+    the parent may have held the client's pool lock at the fork, and the child must not
+    wait for a thread that does not exist in it. A user's own client is left alone.
+    """
+    finalizer = getattr(sender, "_finalizer", None)
+    if finalizer is None:
+        return
+    close = finalizer.detach()  # (client, close, args, kwargs), or None if already done
+    if close is None:
+        return
+    _, function, _, _ = close
+    threading.Thread(
+        target=_close_quietly, args=(function,), name="authwire-fork-close", daemon=True
+    ).start()
+
+
 def make_sender(http_client: Any, timeout: float, max_body: int = MAX_BODY) -> Sender:
     """The sync sender for a credential.
 
@@ -478,8 +514,33 @@ async def async_sender(
         raise ConfigurationError(
             "async token requests need httpx: pip install 'authwire[httpx]'"
         ) from None
+    if verify is True:
+        # Loading the system CAs takes 20-100 ms: once, in a worker thread, not per
+        # refresh on the event loop.
+        from authwire._aio import RUNTIME
+
+        verify = (
+            _DEFAULT_CONTEXT[0]
+            if _DEFAULT_CONTEXT
+            else await RUNTIME.run_blocking(_default_context)
+        )
     async with httpx.AsyncClient(verify=verify, timeout=timeout, follow_redirects=False) as client:
         yield AsyncHttpxSender(client, timeout, max_body)
+
+
+#: The default TLS context of authwire's async clients, made on first use (a 1-list).
+_DEFAULT_CONTEXT: list[ssl.SSLContext] = []
+_DEFAULT_CONTEXT_LOCK = threading.Lock()
+
+
+def _default_context() -> ssl.SSLContext:
+    """The default context of httpx (system CAs, ``SSL_CERT_FILE``), made once per process."""
+    with _DEFAULT_CONTEXT_LOCK:
+        if not _DEFAULT_CONTEXT:
+            import httpx
+
+            _DEFAULT_CONTEXT.append(httpx.create_ssl_context())
+        return _DEFAULT_CONTEXT[0]
 
 
 def _kind(http_client: Any) -> str | None:

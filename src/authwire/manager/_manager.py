@@ -12,16 +12,25 @@ Every caller has its own deadline (``deadline=``): a refresher runs its grant fl
 it, and a waiter waits at most that long, whatever the refresher does. A refresher still
 running past its own deadline (stuck in a blocking call) no longer holds the others: the
 next caller starts exactly one new flight.
+
+A cache is an optimisation, never a dependency: if its ``get``, ``lock`` or ``set``
+fails, the refresh goes on without it (a direct fetch, with a logged warning and the
+failure in the ``RefreshEvent``). On the async path every cache call and every wait for
+a cache's lock runs in a worker thread or is awaited, so the loop never blocks on
+another thread's refresh. A forked child starts clean (``authwire._fork``): no flight,
+new mutexes, no token-endpoint client shared with the parent.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager
+from typing import TypeVar
 
 from authwire._core.clock import Clock, system_clock
 from authwire._core.deadline import Deadline, within
@@ -30,9 +39,10 @@ from authwire._core.lifecycle import Action, TokenLifecycle, token_fingerprint
 from authwire._core.policy import Freshness, RefreshPolicy
 from authwire._core.token import Token
 from authwire._event import RefreshEvent
+from authwire._fork import register as _register_fork
 from authwire._log import logger
-from authwire.caches.base import NullLock, TokenCache
-from authwire.credentials._sender import AsyncSender, Sender
+from authwire.caches.base import CacheLock, TokenCache
+from authwire.credentials._sender import AsyncSender, Sender, discard_inherited
 from authwire.errors import AuthwireError, ConfigurationError
 
 __all__ = ["TokenManager"]
@@ -89,7 +99,19 @@ class _Flight:
             raise self.error
         return self.token
 
+    def orphan(self) -> None:
+        """In a forked child: the refresher is a thread of the parent; give up for it.
 
+        The mutex and event are new (a parent's thread may have held them at the fork),
+        and the waiters of the forking thread's own event loop, if any, wake and retry.
+        """
+        self._mutex = threading.Lock()
+        self.done = threading.Event()
+        with contextlib.suppress(Exception):
+            self.finish(None, None)
+
+
+R = TypeVar("R")
 SenderFactory = Callable[[], Sender]
 AsyncSenderFactory = Callable[[], AbstractAsyncContextManager[AsyncSender]]
 
@@ -142,6 +164,22 @@ class TokenManager:
         self._flight: _Flight | None = None
         # (token, fresh until): read without the mutex on every request.
         self._snapshot: tuple[Token, float] | None = None
+        # The cache entry the refresh in progress read, as a 1-tuple (``None``: no read),
+        # so that flows reading ``stored()`` do no cache I/O of their own.
+        self._read: tuple[Token | None] | None = None
+        _register_fork(self)
+
+    def _after_fork_in_child(self) -> None:
+        """Start clean in a forked child: no flight, a new mutex, a sender of our own."""
+        self._mutex = threading.Lock()
+        flight, self._flight = self._flight, None
+        if flight is not None:
+            self._life.abandon()
+            flight.orphan()
+        self._read = None
+        sender, self._sender = self._sender, None
+        if sender is not None:
+            discard_inherited(sender)
 
     @property
     def policy(self) -> RefreshPolicy:
@@ -161,6 +199,66 @@ class TokenManager:
     def current(self) -> Token | None:
         """The token held in memory, fresh or not (for ``status`` displays)."""
         return self._life.token
+
+    # -- hooks for credentials -----------------------------------------------------------
+
+    def use_senders(self, sender: SenderFactory, async_sender: AsyncSenderFactory) -> None:
+        """Send token requests through other clients from now on.
+
+        For credentials whose endpoint needs a TLS setup of their own (a client
+        certificate, a CA bundle). A sync sender already made is dropped.
+
+        Args:
+            sender: Makes the sync sender.
+            async_sender: Makes an async sender (a context manager), once per refresh.
+        """
+        with self._mutex:
+            self._sender_factory = sender
+            self._async_sender = async_sender
+            self._sender = None
+
+    @contextlib.contextmanager
+    def open_sender(self) -> Iterator[Sender]:
+        """A sync sender of its own for one exchange besides refreshes (revocation).
+
+        Closed on exit, unless it is the user's own client.
+        """
+        sender = self._sender_factory()
+        try:
+            yield sender
+        finally:
+            close = getattr(sender, "close", None)
+            if close is not None:
+                close()
+
+    def open_async_sender(self) -> AbstractAsyncContextManager[AsyncSender]:
+        """An async sender for one exchange besides refreshes (revocation)."""
+        return self._async_sender()
+
+    def stored(self) -> Token | None:
+        """The newest token known, for flows that build on it (a refresh token to use).
+
+        The token held in memory; else, during a refresh, the cache entry that refresh
+        read (no I/O: safe inside a flow on an event loop); else the cache's entry, read
+        now. A cache that fails to answer gives ``None`` (logged), never an error.
+        """
+        snapshot = self._snapshot
+        if snapshot is not None:
+            return snapshot[0]
+        read = self._read
+        if read is not None:
+            return read[0]
+        return self._read_cache()[0]
+
+    async def astored(self) -> Token | None:
+        """``stored()`` for async code: a cache read runs in a worker thread."""
+        snapshot = self._snapshot
+        if snapshot is not None:
+            return snapshot[0]
+        read = self._read
+        if read is not None:
+            return read[0]
+        return (await self._cache_call(self._read_cache))[0]
 
     # -- deciding ----------------------------------------------------------------------
 
@@ -310,14 +408,6 @@ class TokenManager:
                 event.expires_at,
                 extra={"authwire_event": event},
             )
-        if cache_error is not None:
-            logger.warning(
-                "token for %s was fetched but could not be stored in %s (%s); it is used "
-                "from memory and the next refresh writes the cache again",
-                self.name,
-                self.cache.describe(),
-                cache_error,
-            )
         if self._on_refresh is not None:
             try:
                 self._on_refresh(event)
@@ -337,6 +427,60 @@ class TokenManager:
             return f"{type(exc).__name__}: {exc}"
         return type(exc).__name__
 
+    def _cache_trouble(self, what: str, exc: Exception) -> str:
+        """Log that the cache failed to ``what``; the refresh goes on without it."""
+        failure = f"{what}: {self._cache_failure(exc)}"
+        logger.warning(
+            "token cache %s failed for %s (could not %s); fetching the token directly",
+            self.cache.describe(),
+            self.name,
+            failure,
+        )
+        return failure
+
+    def _read_cache(self) -> tuple[Token | None, str | None]:
+        """The cache's entry, or ``None`` and the failure's description if it failed."""
+        try:
+            return self.cache.get(self.key), None
+        except Exception as exc:  # any cache's failure: fetch directly instead
+            return None, self._cache_trouble("read", exc)
+
+    def _take_lock(self) -> tuple[CacheLock | None, str | None]:
+        """The cache's refresh lock, acquired; ``None`` and why if the cache cannot lock.
+
+        A lock that times out waiting (``acquire()`` returns False) is still returned:
+        its cache has logged that it goes ahead without it, and ``release()`` is a no-op.
+        """
+        try:
+            lock = self.cache.lock(self.key)
+            lock.acquire()
+        except Exception as exc:  # any cache's failure: refresh without the lock
+            return None, self._cache_trouble("lock", exc)
+        return lock, None
+
+    async def _atake_lock(self) -> tuple[CacheLock | None, str | None]:
+        """``_take_lock`` without blocking the loop.
+
+        Taken at once if the lock offers ``try_acquire()`` and is free; otherwise the
+        wait happens in a worker thread (another thread or process may hold the lock for
+        a whole refresh), and a lock won after this task was cancelled is released.
+        """
+        from authwire._aio import acquire_in_thread
+
+        try:
+            lock = self.cache.lock(self.key)
+            try_acquire = getattr(lock, "try_acquire", None)
+            if try_acquire is None or not try_acquire():
+                await acquire_in_thread(lock.acquire, lock.release)
+        except Exception as exc:  # any cache's failure: refresh without the lock
+            return None, self._cache_trouble("lock", exc)
+        return lock, None
+
+    @staticmethod
+    def _troubles(*failures: str | None) -> str | None:
+        found = [failure for failure in failures if failure is not None]
+        return "; ".join(found) if found else None
+
     def _store(self, token: Token) -> str | None:
         """Write a freshly fetched ``token`` to the cache; the failure's description, if any.
 
@@ -346,16 +490,31 @@ class TokenManager:
         try:
             self.cache.set(self.key, token)
         except Exception as exc:  # any cache's failure: the token must not be lost
-            return self._cache_failure(exc)
+            failure = self._cache_failure(exc)
+            logger.warning(
+                "token for %s was fetched but could not be stored in %s (%s); it is used "
+                "from memory and the next refresh writes the cache again",
+                self.name,
+                self.cache.describe(),
+                failure,
+            )
+            return failure
         return None
 
     def _sync_sender(self) -> Sender:
         sender = self._sender
         if sender is None:
+            # Made outside the mutex: a new client loads CA certificates (tens of ms),
+            # and an event loop deciding under the same mutex must not wait for that.
+            made = self._sender_factory()
             with self._mutex:
                 if self._sender is None:
-                    self._sender = self._sender_factory()
+                    self._sender = made
                 sender = self._sender
+            if sender is not made:
+                close = getattr(made, "close", None)
+                if close is not None:
+                    close()
         return sender
 
     def get_token(self) -> Token:
@@ -405,22 +564,28 @@ class TokenManager:
         cache_error: str | None = None
         try:
             # A takeover does not queue behind the stuck flight's cache lock.
-            lock = NullLock() if flight.takeover else self.cache.lock(self.key)
-            lock.acquire()
+            lock, lock_error = (None, None) if flight.takeover else self._take_lock()
             try:
-                cached = self._usable_cached(self.cache.get(self.key), replacing)
+                entry, read_error = self._read_cache()
+                cached = self._usable_cached(entry, replacing)
                 if cached is not None:
                     token, outcome = cached, "cached"
                 else:
                     if fallback is None:
-                        fallback = self._valid_cached(replacing)
-                    with within(own or self._own_deadline()):
-                        token = drive_sync(self._fetch(replacing), self._sync_sender().send)
+                        fallback = self._valid_cached(entry, replacing)
+                    self._read = (entry,)
+                    try:
+                        with within(own or self._own_deadline()):
+                            token = drive_sync(self._fetch(replacing), self._sync_sender().send)
+                    finally:
+                        self._read = None
                     # Stored before it is handed out: a rotated refresh token is on disk
                     # first. A failed write is reported, and the token used anyway.
                     cache_error = self._store(token)
+                cache_error = self._troubles(cache_error, lock_error, read_error)
             finally:
-                lock.release()
+                if lock is not None:
+                    lock.release()
         except AuthwireError as exc:
             error = exc
         except BaseException:
@@ -428,12 +593,8 @@ class TokenManager:
             raise
         return self._finish(flight, reason, started, token, outcome, error, fallback, cache_error)
 
-    def _valid_cached(self, replacing: Token | None) -> Token | None:
-        """A cached token still short of its mandatory window, as a fallback."""
-        try:
-            cached = self.cache.get(self.key)
-        except AuthwireError:
-            return None
+    def _valid_cached(self, cached: Token | None, replacing: Token | None) -> Token | None:
+        """The cache entry ``cached``, if still short of its mandatory window, as a fallback."""
         if cached is None or self._life.is_rejected(cached):
             return None
         if replacing is not None and cached.access_token == replacing.access_token:
@@ -498,17 +659,31 @@ class TokenManager:
             dropped = self._life.invalidate(token, reason)
             if dropped:
                 self._snapshot = None
-        self.cache.discard(self.key, token)
+        self._discard(token)
         return dropped
+
+    def _discard(self, token: Token) -> None:
+        try:
+            self.cache.discard(self.key, token)
+        except Exception as exc:  # a broken cache must not stop the refresh that follows
+            self._cache_trouble("drop a rejected token", exc)
 
     def clear(self) -> None:
         """Forget the held token and its cache entry (a logout)."""
+        self._forget()
+        self.cache.delete(self.key)
+
+    async def aclear(self) -> None:
+        """``clear`` for async code (the cache is written in a worker thread)."""
+        self._forget()
+        await self._cache_call(self.cache.delete, self.key)
+
+    def _forget(self) -> None:
         with self._mutex:
             token = self._life.token
             if token is not None:
                 self._life.invalidate(token, "absent")
             self._snapshot = None
-        self.cache.delete(self.key)
 
     # -- async -------------------------------------------------------------------------
 
@@ -538,7 +713,7 @@ class TokenManager:
                 continue
             return await self._lead_async(flight, reason, token, fallback, own)
 
-    async def _cache_call(self, fn: Callable[..., object], *args: object) -> object:
+    async def _cache_call(self, fn: Callable[..., R], *args: object) -> R:
         if self.cache.blocking:
             from authwire._aio import RUNTIME
 
@@ -555,7 +730,7 @@ class TokenManager:
     ) -> Token:
         # The event-loop helpers load asyncio: imported here, on the async refresh path,
         # so that a manager serving only threads never imports it.
-        from authwire._aio import RUNTIME, acquire_in_thread
+        from authwire._aio import RUNTIME
 
         started = time.monotonic()
         token: Token | None = None
@@ -563,28 +738,32 @@ class TokenManager:
         cache_error: str | None = None
         try:
             # A takeover does not queue behind the stuck flight's cache lock.
-            lock = NullLock() if flight.takeover else self.cache.lock(self.key)
-            if self.cache.blocking:
-                await acquire_in_thread(lock.acquire, lock.release)
-            else:
-                lock.acquire()
+            lock, lock_error = (None, None) if flight.takeover else await self._atake_lock()
             try:
-                cached = await self._cache_call(self.cache.get, self.key)
-                usable = self._usable_cached(cached, replacing)  # type: ignore[arg-type]
+                entry, read_error = await self._cache_call(self._read_cache)
+                usable = self._usable_cached(entry, replacing)
                 if usable is not None:
                     token, outcome = usable, "cached"
                 else:
                     if fallback is None:
-                        fallback = await self._cache_call(self._valid_cached, replacing)  # type: ignore[assignment]
-                    with within(own or self._own_deadline()):
-                        async with self._async_sender() as sender:
-                            token = await drive_async(self._fetch(replacing), sender.send, RUNTIME)
-                    cache_error = await self._cache_call(self._store, token)  # type: ignore[assignment]
+                        fallback = self._valid_cached(entry, replacing)
+                    self._read = (entry,)
+                    try:
+                        with within(own or self._own_deadline()):
+                            async with self._async_sender() as sender:
+                                token = await drive_async(
+                                    self._fetch(replacing), sender.send, RUNTIME
+                                )
+                    finally:
+                        self._read = None
+                    cache_error = await self._cache_call(self._store, token)
+                cache_error = self._troubles(cache_error, lock_error, read_error)
             finally:
-                if self.cache.blocking:
-                    await RUNTIME.run_blocking(lock.release)
-                else:
-                    lock.release()
+                if lock is not None:
+                    if self.cache.blocking:
+                        await RUNTIME.run_blocking(lock.release)
+                    else:
+                        lock.release()
         except AuthwireError as exc:
             error = exc
         except BaseException:  # cancelled: let a waiter take over
@@ -598,5 +777,5 @@ class TokenManager:
             dropped = self._life.invalidate(token, reason)
             if dropped:
                 self._snapshot = None
-        await self._cache_call(self.cache.discard, self.key, token)
+        await self._cache_call(self._discard, token)
         return dropped
