@@ -87,7 +87,10 @@ def _patterns() -> _Patterns:
     """
     field_alt = "|".join(re.escape(f) for f in SENSITIVE_FIELDS)
     return _Patterns(
-        json_field=re.compile(rf'("(?:{field_alt})"\s*:\s*)"(?:[^"\\]|\\.)*"', re.IGNORECASE),
+        # A value cut short with its body (no closing quote) runs to the end of the text.
+        json_field=re.compile(
+            rf'("(?:{field_alt})"\s*:\s*)"(?:[^"\\]|\\.)*(?:"|\\?$)', re.IGNORECASE
+        ),
         # name=value, also name="value" and name='value' (log lines, HTML attributes,
         # Digest-like params).
         form_field=re.compile(
@@ -178,6 +181,19 @@ def _secret_forms(secrets: Iterable[str | Secret[str] | None]) -> list[str]:
     return sorted(forms, key=len, reverse=True)
 
 
+#: The shortest start of a secret removed from the end of a cut body.
+_MIN_TAIL: Final = 4
+
+
+def _cut_secret_tail(text: str, forms: Iterable[str]) -> str:
+    """``text`` without a trailing start of any of ``forms`` (``_MIN_TAIL`` chars or more)."""
+    for form in forms:
+        for size in range(min(len(form) - 1, len(text)), _MIN_TAIL - 1, -1):
+            if text.endswith(form[:size]):
+                return text[:-size] + REDACTED
+    return text
+
+
 def redact_text(text: str, secrets: Iterable[str | Secret[str] | None] = ()) -> str:
     """``text`` with every known secret and every secret-looking field replaced by ``***``.
 
@@ -214,6 +230,9 @@ def snippet(
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     # Redact before truncating, so that a secret cut in half at the limit cannot survive.
     text = redact_text(_patterns().ws.sub(" ", text).strip(), secrets)
+    # A body cut short on the way (a reset connection, a size cap) may end inside an
+    # echoed secret, which no longer matches whole: remove such a tail too.
+    text = _cut_secret_tail(text, _secret_forms(secrets))
     if len(text) > limit:
         text = text[: max(limit - 1, 0)] + "…"
     return text
