@@ -11,6 +11,9 @@ module on one core. Bounded time and memory on huge inputs are in ``test_huge_in
 
 from __future__ import annotations
 
+import base64
+import functools
+import json
 import math
 import os
 import pickle
@@ -41,6 +44,7 @@ from authwire._core.http import Headers, HttpResponse, parse_retry_after
 from authwire._core.oauth2.device import parse_device_authorization_response
 from authwire._core.oauth2.discovery import discovery_url, parse_discovery_response
 from authwire._core.oauth2.dpop import is_nonce_challenge
+from authwire._core.oauth2.id_token import verify_id_token
 from authwire._core.oauth2.token_response import parse_token_response
 from authwire._core.schemes.base import RequestInfo
 from authwire._core.schemes.challenge import parse_challenges
@@ -135,8 +139,6 @@ def test_jwt_access_token_expiry(access_token: str, expires_in: bool) -> None:
     body = {"access_token": access_token or "x", "token_type": "Bearer"}
     if expires_in:
         body["expires_in"] = "60"
-    import json
-
     response = HttpResponse(200, Headers({}), json.dumps(body).encode())
     result = judged(
         lambda: parse_token_response(response, received_at=NOW, url=TOKEN_URL),
@@ -393,3 +395,86 @@ def _remove_cache_dir() -> Any:
     import shutil
 
     shutil.rmtree(_CACHE_DIR, ignore_errors=True)
+
+
+# -- ID tokens ---------------------------------------------------------------------------
+
+
+@functools.cache
+def _signer() -> tuple[Any, dict[str, Any]]:
+    """An EC P-256 key made at test time and its JWKS."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from jwt.algorithms import ECAlgorithm
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    jwk = json.loads(ECAlgorithm.to_jwk(key.public_key()))
+    return key, {"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "ES256"}]}
+
+
+def _sign(claims: dict[str, Any], headers: dict[str, Any]) -> str:
+    """A compact JWS signed with ES256, whatever its header says (PyJWT's ``encode`` refuses
+    odd headers and claims, which is what the fuzzer must send)."""
+    from jwt.algorithms import ECAlgorithm
+
+    def part(value: Any) -> str:
+        raw = json.dumps(value, allow_nan=True).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    signing_input = f"{part({'alg': 'ES256', 'kid': 'k1', **headers})}.{part(claims)}"
+    signature = ECAlgorithm(ECAlgorithm.SHA256).sign(signing_input.encode(), _signer()[0])
+    return f"{signing_input}.{base64.urlsafe_b64encode(signature).decode().rstrip('=')}"
+
+
+_CLAIM = st.one_of(hostile_json(), numberish)
+_ID_CLAIMS = st.fixed_dictionaries(
+    {},
+    optional={
+        "iss": st.just(ISSUER) | _CLAIM,
+        "sub": st.just("alice") | _CLAIM,
+        "aud": st.sampled_from(["cli", ["cli", "other"], []]) | _CLAIM,
+        "exp": st.sampled_from([NOW + 600, NOW - 600, 10**400, float("nan")]) | _CLAIM,
+        "iat": st.just(NOW) | _CLAIM,
+        "nonce": st.just("n-1") | _CLAIM,
+        "azp": st.just("cli") | _CLAIM,
+    },
+)
+_ID_HEADERS = st.fixed_dictionaries(
+    {},
+    optional={"kid": st.just("k1") | hostile_json(), "alg": hostile_json(), "typ": hostile_json()},
+)
+
+
+@FUZZ
+@given(_ID_CLAIMS, _ID_HEADERS, st.none() | st.just("n-1"))
+# Found by this fuzzer: a NaN exp passed as never expired; 10**400 and an unhashable alg
+# escaped as OverflowError and TypeError.
+@example({"iss": ISSUER, "sub": "a", "aud": "cli", "exp": float("nan"), "iat": NOW}, {}, None)
+@example({"iss": ISSUER, "sub": "a", "aud": "cli", "exp": 10**400, "iat": NOW}, {}, None)
+@example({"iss": ISSUER, "sub": "a", "aud": "cli", "exp": NOW + 60, "iat": NOW}, {"alg": []}, None)
+def test_id_token(claims: dict[str, Any], headers: dict[str, Any], nonce: str | None) -> None:
+    """A signed ID token with any claims: verified claims or InvalidTokenResponse."""
+    token = _sign(claims, headers)
+    jwks = _signer()[1]
+    for candidate in (token, token[:-3] + "AAA", token.rsplit(".", 1)[0] + "."):
+        result = judged(
+            lambda t=candidate: verify_id_token(
+                t, jwks, issuer=ISSUER, client_id="cli", now=NOW, nonce=nonce
+            ),
+            (InvalidTokenResponse,),
+        )
+        if not isinstance(result, AuthwireError):
+            assert candidate == token
+            exp = result["exp"]
+            assert isinstance(exp, int | float)
+            assert math.isfinite(exp)
+            assert exp > NOW - 60
+
+
+@FUZZ
+@given(jwt_like)
+def test_id_token_junk(token: str) -> None:
+    """Any compact-JWS-looking string: InvalidTokenResponse, never another exception."""
+    judged(
+        lambda: verify_id_token(token, _signer()[1], issuer=ISSUER, client_id="cli", now=NOW),
+        (InvalidTokenResponse,),
+    )
