@@ -88,8 +88,11 @@ def _patterns() -> _Patterns:
     field_alt = "|".join(re.escape(f) for f in SENSITIVE_FIELDS)
     return _Patterns(
         # A value cut short with its body (no closing quote) runs to the end of the text.
+        # The string is matched as an unrolled loop (runs of plain characters between
+        # escapes): ``(?:[^"\\]|\\.)*`` kept backtracking state for every character,
+        # about 180 bytes each, so a long value cost megabytes of memory.
         json_field=re.compile(
-            rf'("(?:{field_alt})"\s*:\s*)"(?:[^"\\]|\\.)*(?:"|\\?$)', re.IGNORECASE
+            rf'("(?:{field_alt})"\s*:\s*)"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?$)', re.IGNORECASE
         ),
         # name=value, also name="value" and name='value' (log lines, HTML attributes,
         # Digest-like params).
