@@ -17,8 +17,8 @@ import authwire
 import authwire.httpx
 import authwire.requests
 from authwire.errors import ConfigurationError
+from authwire.requests._tls import TLSAdapter, TLSAuthAdapter
 from authwire.tls._certificate import split_client_certificate
-from authwire.tls._requests import TLSAdapter, TLSAuthAdapter
 
 
 def _certificate(directory: Path, name: str) -> authwire.ClientCertificate:

@@ -22,6 +22,7 @@ __all__ = [
     "redact_text",
     "redact_url",
     "reveal",
+    "secret_spellings",
     "snippet",
     "wrap_secrets",
 ]
@@ -94,7 +95,13 @@ def _patterns() -> _Patterns:
     """
     field_alt = "|".join(re.escape(f) for f in SENSITIVE_FIELDS)
     return _Patterns(
-        json_field=re.compile(rf'("(?:{field_alt})"\s*:\s*)"(?:[^"\\]|\\.)*"', re.IGNORECASE),
+        # A value cut short with its body (no closing quote) runs to the end of the text.
+        # The string is matched as an unrolled loop (runs of plain characters between
+        # escapes): ``(?:[^"\\]|\\.)*`` kept backtracking state for every character,
+        # about 180 bytes each, so a long value cost megabytes of memory.
+        json_field=re.compile(
+            rf'("(?:{field_alt})"\s*:\s*)"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?$)', re.IGNORECASE
+        ),
         # The same inside an HTML page (&quot;) or inside another JSON string (\").
         quoted_json_field=re.compile(
             rf'((?P<q>&quot;|\\")(?:{field_alt})(?P=q)\s*:\s*)(?P=q).*?(?P=q)', re.IGNORECASE
@@ -272,6 +279,49 @@ def _basic_forms(values: list[str]) -> list[str]:
     return sorted(forms, key=len, reverse=True)
 
 
+def secret_spellings(secret: str) -> set[str]:
+    """The usual whole spellings of ``secret``: raw, URL-, JSON- and HTML-escaped.
+
+    For exact substring checks (a log line, the cut end of a body); ``redact_text``
+    matches every mix of spellings with a pattern instead.
+    """
+    import html  # off the import path: used when an error or a filter is built
+    import json
+    from urllib.parse import quote, quote_plus
+
+    spellings = {
+        secret,
+        quote(secret, safe=""),
+        quote_plus(secret, safe=""),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        html.escape(secret),
+    }
+    return {s for s in spellings if s}
+
+
+def _tail_forms(secrets: Iterable[str | Secret[str] | None]) -> list[str]:
+    """Every spelling of each secret, alone or inside a Basic credential, longest first."""
+    values = [v for v in (reveal(s) for s in secrets) if v]
+    forms = set(_basic_forms(values))
+    for value in values:
+        forms |= secret_spellings(value)
+    return sorted(forms, key=len, reverse=True)
+
+
+#: The shortest start of a secret removed from the end of a cut body.
+_MIN_TAIL: Final = 4
+
+
+def _cut_secret_tail(text: str, forms: Iterable[str]) -> str:
+    """``text`` without a trailing start of any of ``forms`` (``_MIN_TAIL`` chars or more)."""
+    for form in forms:
+        for size in range(min(len(form) - 1, len(text)), _MIN_TAIL - 1, -1):
+            if text.endswith(form[:size]):
+                return text[:-size] + REDACTED
+    return text
+
+
 def redact_text(text: str, secrets: Iterable[str | Secret[str] | None] = ()) -> str:
     """``text`` with every known secret and every secret-looking field replaced by ``***``.
 
@@ -317,6 +367,9 @@ def snippet(
     # Redact before truncating, so that a secret cut in half at the limit cannot survive,
     # and before folding whitespace, which would change a secret holding some.
     text = _patterns().ws.sub(" ", redact_text(text, secrets)).strip()
+    # A body cut short on the way (a reset connection, a size cap) may end inside an
+    # echoed secret, which no longer matches whole: remove such a tail too.
+    text = _cut_secret_tail(text, _tail_forms(secrets))
     if len(text) > limit:
         text = text[: max(limit - 1, 0)] + "…"
     return text

@@ -83,13 +83,31 @@ def _opt(data: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
     return value
 
 
+def _time(data: dict[str, Any], name: str) -> float | None:
+    value = _opt(data, name, (int, float))
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond the float range: 10**400
+        raise ValueError(f"cached token: {name} is out of range") from None
+
+
 def decode_token(raw: bytes | str) -> Token:
     """The token in version-1 JSON.
 
     Raises:
-        ValueError: For anything that is not a version-1 token object.
+        ValueError: For anything that is not a version-1 token object (so also for JSON
+            nested too deeply to decode and for times beyond the float range).
     """
-    return _from_object(json.loads(raw))
+    return _from_object(_load(raw))
+
+
+def _load(raw: bytes | str) -> Any:
+    try:
+        return json.loads(raw)
+    except RecursionError:  # hostile nesting: "[[[[..."
+        raise ValueError("cached token: nested too deeply") from None
 
 
 def _from_object(data: Any) -> Token:
@@ -102,20 +120,16 @@ def _from_object(data: Any) -> Token:
     extra = data.get("extra") or {}
     if not isinstance(extra, dict):
         raise ValueError("cached token: extra is not an object")
-    number = (int, float)
-    expires_at = _opt(data, "expires_at", number)
-    issued_at = _opt(data, "issued_at", number)
-    refresh_expires_at = _opt(data, "refresh_expires_at", number)
     return Token(
         access_token=access_token,
         token_type=token_type,
-        expires_at=None if expires_at is None else float(expires_at),
+        expires_at=_time(data, "expires_at"),
         refresh_token=_opt(data, "refresh_token", str),
         scope=_opt(data, "scope", str),
         id_token=_opt(data, "id_token", str),
         extra=extra,
-        issued_at=None if issued_at is None else float(issued_at),
-        refresh_expires_at=None if refresh_expires_at is None else float(refresh_expires_at),
+        issued_at=_time(data, "issued_at"),
+        refresh_expires_at=_time(data, "refresh_expires_at"),
     )
 
 
@@ -158,7 +172,7 @@ def decode_entry(raw: bytes | str, key: str, cipher: CacheCipher | None) -> Toke
             authentication.
         ValueError: For anything else that is not a token.
     """
-    data = json.loads(raw)
+    data = _load(raw)
     version = data.get("v") if isinstance(data, dict) else None
     if cipher is None:
         if version == SEALED_VERSION:

@@ -1,7 +1,10 @@
 """Client certificates and TLS names for requests' HTTPS pools. Strictly private module.
 
-One mixin serves ``authwire.requests.Session``'s own adapter and the public
-``authwire.tls`` adapters. Server verification follows requests' own ``verify=`` (session
+The requests side of ``authwire.tls``: ``ClientCertificate.requests_adapter()`` builds its
+adapters here, so ``authwire.tls`` stays transport-neutral (it imports neither requests nor
+``authwire.requests``; this module imports ``authwire.tls``, never the other way round).
+One mixin serves ``authwire.requests.Session``'s own adapter and those adapters. Server
+verification follows requests' own ``verify=`` (session
 or per request). urllib3 adapts a given ``SSLContext`` to each request's ``verify``, and a
 context that checks host names cannot be switched to verify nothing, so the adapter keeps
 one context per kind of verification (none, the system CAs, a CA bundle of one's own) and
@@ -14,12 +17,18 @@ from __future__ import annotations
 import ssl
 from typing import TYPE_CHECKING, Any
 
+from requests.adapters import HTTPAdapter
+
+from authwire._core.schemes.base import AuthLike, as_scheme
+from authwire.errors import ConfigurationError
+from authwire.requests._adapter import AuthAdapter
+
 if TYPE_CHECKING:
     import requests
 
     from authwire.tls._certificate import ClientCertificate
 
-__all__ = ["ClientCertPools"]
+__all__ = ["ClientCertPools", "TLSAdapter", "TLSAuthAdapter", "tls_adapter"]
 
 
 class ClientCertPools:
@@ -70,3 +79,75 @@ class ClientCertPools:
                 pool_kwargs["server_hostname"] = self._authwire_server_hostname
                 pool_kwargs["assert_hostname"] = self._authwire_server_hostname
         return host_params, pool_kwargs
+
+
+class TLSAdapter(ClientCertPools, HTTPAdapter):
+    """An ``HTTPAdapter`` whose HTTPS connections present a client certificate.
+
+    Args:
+        certificate: The ``ClientCertificate``.
+        server_hostname: TLS name (SNI and certificate check) when the URL holds an IP.
+        **adapter_kwargs: Passed to ``HTTPAdapter``.
+    """
+
+    def __init__(
+        self,
+        certificate: ClientCertificate,
+        server_hostname: str | None = None,
+        **adapter_kwargs: Any,
+    ) -> None:
+        self._authwire_setup(certificate, server_hostname)
+        super().__init__(**adapter_kwargs)
+
+
+class TLSAuthAdapter(ClientCertPools, AuthAdapter):
+    """An ``authwire.requests.AuthAdapter`` whose HTTPS connections present a certificate.
+
+    Args:
+        auth: The credentials to apply as well.
+        certificate: The ``ClientCertificate``.
+        server_hostname: TLS name (SNI and certificate check) when the URL holds an IP.
+        **adapter_kwargs: Passed to ``AuthAdapter``.
+    """
+
+    def __init__(
+        self,
+        auth: AuthLike,
+        certificate: ClientCertificate,
+        server_hostname: str | None = None,
+        **adapter_kwargs: Any,
+    ) -> None:
+        self._authwire_setup(certificate, server_hostname)
+        super().__init__(auth, **adapter_kwargs)
+
+
+def tls_adapter(
+    certificate: ClientCertificate,
+    *,
+    auth: AuthLike | None,
+    server_hostname: str | None,
+    **adapter_kwargs: Any,
+) -> HTTPAdapter:
+    """A ``TLSAdapter``, or a ``TLSAuthAdapter`` when there are credentials to apply.
+
+    The adapter presents ``certificate`` itself, so a certificate inside ``auth``
+    (``cert.requests_adapter(auth=cert + key)``) is taken out of the auth object, which
+    could not present it and refuses one.
+
+    Raises:
+        ConfigurationError: If ``auth`` holds a different certificate.
+    """
+    if auth is not None:
+        # Imported here: ``authwire.requests.Session`` loads this module without needing
+        # the certificate code, and a caller of this function has loaded it already.
+        from authwire.tls._certificate import split_client_certificate
+
+        found, auth = split_client_certificate(as_scheme(auth))
+        if found is not None and found is not certificate:
+            raise ConfigurationError(
+                "auth holds a different ClientCertificate from the one this adapter "
+                "presents; a TLS connection presents one"
+            )
+    if auth is None:
+        return TLSAdapter(certificate, server_hostname, **adapter_kwargs)
+    return TLSAuthAdapter(auth, certificate, server_hostname, **adapter_kwargs)

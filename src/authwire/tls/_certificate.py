@@ -267,7 +267,7 @@ class ClientCertificate(AuthScheme):
                 against, when the URL holds an IP address or another name.
             **adapter_kwargs: Passed to ``requests.adapters.HTTPAdapter``.
         """
-        from authwire.tls._requests import tls_adapter
+        from authwire.requests._tls import tls_adapter
 
         return tls_adapter(self, auth=auth, server_hostname=server_hostname, **adapter_kwargs)
 
@@ -281,7 +281,7 @@ class ClientCertificate(AuthScheme):
             server_hostname: The TLS name to use when the URL holds an IP or another name.
             **kwargs: Passed to ``httpx.HTTPTransport``.
         """
-        from authwire.tls._httpx import sync_transport
+        from authwire.httpx._tls import sync_transport
 
         return sync_transport(self.ssl_context(verify), server_hostname, **kwargs)
 
@@ -289,7 +289,7 @@ class ClientCertificate(AuthScheme):
         self, *, verify: Verify = True, server_hostname: str | None = None, **kwargs: Any
     ) -> httpx.AsyncBaseTransport:
         """The ``httpx.AsyncClient`` twin of ``httpx_transport``."""
-        from authwire.tls._httpx import async_transport
+        from authwire.httpx._tls import async_transport
 
         return async_transport(self.ssl_context(verify), server_hostname, **kwargs)
 

@@ -20,7 +20,7 @@ from authwire._core.http import HttpRequest, HttpResponse, json_or_none
 from authwire._core.oauth2.grants import token_flow
 from authwire._core.oauth2.token_request import TokenEndpoint, build_form_request
 from authwire._core.oauth2.token_response import finite_number
-from authwire._core.redact import Secret, redact_url, snippet
+from authwire._core.redact import Secret, redact_text, redact_url, snippet
 from authwire._core.retry import DEFAULT_RETRY, RetryPolicy, send_with_retries
 from authwire._core.token import Token
 from authwire.errors import InteractionRequired, InvalidTokenResponse, TokenRequestError
@@ -97,11 +97,16 @@ def parse_device_authorization_response(
     if response.status >= 400 or not isinstance(data, dict) or "error" in data:
         if isinstance(data, dict) and isinstance(data.get("error"), str):
             description = data.get("error_description")
+            # Redacted like a token endpoint's answer: a server may echo the client secret.
             raise TokenRequestError(
                 url=where,
                 status=response.status if response.status >= 400 else 400,
-                error=data["error"][:100],
-                error_description=description[:300] if isinstance(description, str) else None,
+                error=redact_text(data["error"], secrets)[:100],
+                error_description=(
+                    redact_text(description, secrets)[:300]
+                    if isinstance(description, str)
+                    else None
+                ),
                 snippet=snippet(response.body, secrets),
             )
         raise InvalidTokenResponse(

@@ -10,6 +10,7 @@ ID token names a key id the cached set lacks (key rotation).
 from __future__ import annotations
 
 import hmac
+import math
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Final
@@ -94,6 +95,17 @@ def _key_for(jwks: Mapping[str, Any], kid: str | None, alg: str) -> Any | None:
     return None
 
 
+def _finite(value: Any) -> float | None:
+    """``value`` as a finite float, or ``None`` (booleans, NaN, infinities, 10**400)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def verify_id_token(
     id_token: str,
     jwks: Mapping[str, Any],
@@ -133,7 +145,7 @@ def verify_id_token(
     except jwt.PyJWTError:
         raise _invalid("not a JWS") from None
     alg = header.get("alg")
-    if alg not in ALGORITHMS:
+    if not isinstance(alg, str) or alg not in ALGORITHMS:  # a list would not even hash
         raise _invalid(f"algorithm {alg!r} is not accepted")
     kid = header.get("kid") if isinstance(header.get("kid"), str) else None
     key = _key_for(jwks, kid, alg)
@@ -164,8 +176,10 @@ def verify_id_token(
         raise _invalid(f"claim {exc.claim!r} missing") from None
     except jwt.PyJWTError as exc:
         raise _invalid(type(exc).__name__) from None
-    exp = claims.get("exp")
-    if not isinstance(exp, (int, float)) or exp + leeway <= now:
+    exp = _finite(claims.get("exp"))
+    if exp is None:
+        raise _invalid("exp is not a finite number")  # NaN would never expire
+    if exp + leeway <= now:
         raise _invalid("expired")
     audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
     if len(audiences) > 1 and claims.get("azp") != client_id:

@@ -21,7 +21,8 @@ class ApiKey(AuthScheme):
     Args:
         key: The key (a ``str`` or ``authwire.Secret``).
         header: Send it in this header.
-        query: Send it as this query parameter.
+        query: Send it as this query parameter. The key is then also removed from the
+            request URLs that httpx, httpcore and urllib3 log (see docs/security.md).
         cookie: Send it as this cookie.
         prefix: With ``header``: text before the key, e.g. ``"Token"`` gives
             ``Authorization: Token <key>``.
@@ -65,6 +66,10 @@ class ApiKey(AuthScheme):
             attempt = Attempt(params=frozen({query: value}))
             self.header_names = frozenset()
             self.param_names = frozenset({query})
+            # httpx and urllib3 log request URLs; keep this key out of those lines.
+            from authwire._core.url_secrets import register
+
+            register(self, value)
         else:
             assert cookie is not None
             self.placement = ("cookie", cookie)

@@ -10,8 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Final
 
 __all__ = ["Challenge", "find_challenge", "parse_challenges"]
+
+#: The most challenges read from one response. Real servers offer a handful; past this a
+#: field is hostile (a million ``a,`` cost seconds and megabytes) and the rest is ignored.
+MAX_CHALLENGES: Final = 64
 
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _TOKEN68 = re.compile(r"[A-Za-z0-9._~+/-]+=*")
@@ -58,10 +63,10 @@ def _quoted(text: str, pos: int) -> tuple[str, int]:
     return "".join(out), pos
 
 
-def _parse_one_field(text: str) -> list[Challenge]:
+def _parse_one_field(text: str, limit: int) -> list[Challenge]:
     challenges: list[Challenge] = []
     pos, n = 0, len(text)
-    while pos < n:
+    while pos < n and len(challenges) < limit:
         pos = _skip(text, pos)
         if pos < n and text[pos] == ",":
             pos += 1
@@ -104,10 +109,15 @@ def _parse_one_field(text: str) -> list[Challenge]:
 
 
 def parse_challenges(fields: Iterable[str]) -> list[Challenge]:
-    """Every challenge in the given ``WWW-Authenticate`` field values, in order."""
+    """The challenges in the given ``WWW-Authenticate`` field values, in order.
+
+    At most ``MAX_CHALLENGES``: a hostile field cannot make the parse cost more.
+    """
     out: list[Challenge] = []
     for value in fields:
-        out.extend(_parse_one_field(value))
+        out.extend(_parse_one_field(value, MAX_CHALLENGES - len(out)))
+        if len(out) >= MAX_CHALLENGES:
+            break
     return out
 
 

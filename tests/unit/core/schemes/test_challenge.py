@@ -60,3 +60,13 @@ def test_any_header_value_parses_without_crashing(value: str) -> None:
         assert isinstance(c, Challenge)
         assert c.scheme
         assert all(isinstance(k, str) and isinstance(v, str) for k, v in c.params.items())
+
+
+def test_a_field_of_a_million_challenges_is_read_up_to_the_limit() -> None:
+    """A hostile field ("a, a, a, ...") yields MAX_CHALLENGES challenges, across fields too."""
+    from authwire._core.schemes.challenge import MAX_CHALLENGES
+
+    hostile = "a, " * 1_000_000
+    assert len(parse_challenges([hostile])) == MAX_CHALLENGES
+    assert len(parse_challenges(["Basic realm=x", hostile, "Digest realm=r"])) == MAX_CHALLENGES
+    assert parse_challenges(["Basic realm=x", hostile])[0].matches("Basic")

@@ -1,5 +1,8 @@
 """httpx transports that present a client certificate. Strictly private module.
 
+The httpx side of ``authwire.tls`` (``ClientCertificate.httpx_transport()``), kept with the
+httpx integration so ``authwire.tls`` stays transport-neutral.
+
 ``server_hostname`` is carried by httpcore's ``sni_hostname`` request extension, which sets
 both the SNI name and the name the server certificate is checked against.
 """
