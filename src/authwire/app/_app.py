@@ -8,7 +8,7 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from authwire.app._token_file import TokenFile
 from authwire.errors import ConfigurationError
@@ -347,11 +347,26 @@ class App:
             self._cli = build_cli(self)
         return self._cli
 
-    def click_group(self) -> click.Group:
-        """The commands as a Click group: ``sdk_group.add_command(app.click_group(), "auth")``."""
-        import typer.main
+    def click_command(self) -> click.Command:
+        """The commands as one Click command: ``group.add_command(app.click_command(), "auth")``.
 
-        return cast("click.Group", typer.main.get_command(self.cli))
+        Typer ships its own copy of Click, so its commands cannot join a Click group as
+        they are; this command hands its arguments to them (``mysdk auth login ...``) and
+        exits with their exit code. Needs ``click``.
+        """
+        import click
+
+        @click.command(
+            name=self.command.split()[-1],
+            help=f"Log in to {self.name}, and get, inspect and use its tokens.",
+            context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+            add_help_option=False,
+        )
+        @click.pass_context
+        def command(ctx: click.Context) -> None:
+            ctx.exit(self.main(list(ctx.args)))
+
+        return command
 
     def add_argparse(
         self, subparsers: argparse._SubParsersAction[Any], name: str = "auth"
