@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from authwire._core.schemes.ntlm import NTLM
     from authwire._core.token import Token
     from authwire._event import RefreshEvent
+    from authwire.app import App, TokenFile
     from authwire.caches.base import TokenCache
     from authwire.caches.cipher import CacheCipher
     from authwire.caches.file import FileCache
@@ -81,6 +82,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ApiKey",
+    "App",
     "AuthScheme",
     "AuthorizationCode",
     "AuthwireError",
@@ -129,6 +131,7 @@ __all__ = [
     "TokenEndpointTimeout",
     "TokenEndpointUnreachable",
     "TokenExchange",
+    "TokenFile",
     "TokenRequestError",
     "__version__",
     "default_credential",
@@ -140,6 +143,7 @@ __all__ = [
 #: Keep in step with the TYPE_CHECKING imports above (a unit test checks).
 _EXPORTS: dict[str, str] = {
     "ApiKey": "authwire._core.schemes.api_key",
+    "App": "authwire.app",
     "AuthScheme": "authwire._core.schemes.base",
     "AuthorizationCode": "authwire.credentials.authorization_code",
     "AuthwireError": "authwire.errors",
@@ -188,6 +192,7 @@ _EXPORTS: dict[str, str] = {
     "TokenEndpointTimeout": "authwire.errors",
     "TokenEndpointUnreachable": "authwire.errors",
     "TokenExchange": "authwire.credentials.token_exchange",
+    "TokenFile": "authwire.app",
     "TokenRequestError": "authwire.errors",
     "default_credential": "authwire.credentials.chain",
     "set_default_credential": "authwire.credentials.chain",

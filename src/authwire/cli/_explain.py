@@ -12,11 +12,14 @@ import os
 import stat
 import time
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from authwire.config import Profile, config_path, load_config
 from authwire.credentials.base import Credential
 from authwire.errors import AuthwireError, CredentialUnavailable
+
+if TYPE_CHECKING:
+    from authwire.app import App
 
 __all__ = ["Check", "explain"]
 
@@ -50,39 +53,46 @@ class Check:
         }
 
 
-def _config(profile_name: str | None) -> tuple[list[Check], Profile | None]:
+def _config(profile_name: str | None, app: App) -> tuple[list[Check], Profile | None]:
     checks: list[Check] = []
-    path = config_path()
-    set_vars = sorted(n for n in os.environ if n.startswith("AUTHWIRE_") and os.environ[n])
+    path = config_path(app)
+    prefix = app.env_prefix
+    set_vars = sorted(n for n in os.environ if n.startswith(prefix) and os.environ[n])
     checks.append(
         Check(
             "config",
             "info",
             "environment",
-            ("AUTHWIRE_* set: " + ", ".join(set_vars)) if set_vars else "no AUTHWIRE_* variables",
+            (f"{prefix}* set: " + ", ".join(set_vars)) if set_vars else f"no {prefix}* variables",
         )
     )
+    builtin = app.builtin_profile()
     try:
-        config = load_config(path)
+        config = load_config(path, app=app)
     except AuthwireError as exc:
         checks.append(Check("config", "failed", str(path), exc.message))
         return checks, None
     if config is None:
+        if builtin is not None and profile_name in (None, "default"):
+            checks.append(Check("config", "info", str(path), f"does not exist; {app.name}'s own"))
+            return checks, builtin
         checks.append(Check("config", "info", str(path), "does not exist (no profiles)"))
         return checks, None
     from authwire.config import active_profile_name
 
-    name = profile_name or active_profile_name(config)
+    name = profile_name or active_profile_name(config, app=app)
     why = (
         "--profile"
         if profile_name
-        else "AUTHWIRE_PROFILE"
-        if os.environ.get("AUTHWIRE_PROFILE", "").strip()
+        else app.env("PROFILE")
+        if app.getenv("PROFILE")
         else "default_profile"
         if config.default_profile
         else "the fallback name"
     )
     profile = config.profiles.get(name)
+    if profile is None and name == "default":
+        profile = builtin
     state = "ok" if profile is not None else "warning"
     detail = f"{len(config.profiles)} profile(s); active: {name!r} (from {why})"
     if profile is None:
@@ -202,12 +212,15 @@ def _server(profile: Profile, timeout: float) -> list[Check]:
     return checks
 
 
-def explain(profile_name: str | None, *, timeout: float = 5.0) -> list[Check]:
+def explain(
+    profile_name: str | None, *, timeout: float = 5.0, app: App | None = None
+) -> list[Check]:
     """The report: config, each source of the default chain, cache, discovery, clock."""
-    from authwire.credentials.chain import default_credential
+    from authwire.app import DEFAULT_APP
 
-    checks, profile = _config(profile_name)
-    checks += _sources(default_credential(profile=profile_name))
+    app = app or DEFAULT_APP
+    checks, profile = _config(profile_name, app)
+    checks += _sources(app.default_credential(profile=profile_name))
     if profile is not None:
         checks += _cache(profile)
         checks += _server(profile, timeout)

@@ -77,7 +77,7 @@ def user_grant(
             **options,
         )
     raise ConfigurationError(
-        f"profile {profile.name!r} uses the {grant} grant; `authwire login` runs "
+        f"profile {profile.name!r} uses the {grant} grant; `{profile.command} login` runs "
         "device_code (--device) or authorization_code (--browser)"
     )
 

@@ -9,7 +9,7 @@ import os
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from authwire._core.flow import Flow
 from authwire._core.oauth2.client_auth import AuthMethod, ClientAuth
@@ -27,6 +27,9 @@ from authwire.errors import (
     InteractionRequired,
     TokenRequestError,
 )
+
+if TYPE_CHECKING:
+    from authwire.app import App
 
 __all__ = ["ProfileCredential"]
 
@@ -89,6 +92,37 @@ class _ProfileLogin(ManagedCredential):
         metadata = yield from discover_flow(issuer, clock=self._clock)
         return replace(self._endpoint, url=metadata.token_endpoint)
 
+    def _login_hint(self) -> str:
+        return f"run `{self.profile.command} login --profile {self.profile.name}`"
+
+    def _migrate(self) -> Token | None:
+        """The login of the app's own token file, saved into the cache (first use only)."""
+        app = self.profile.app
+        token_file = app.token_file if app is not None else None
+        if app is None or token_file is None:
+            return None
+        entry = token_file.read()
+        if entry is None or entry.token is None or not entry.token.refresh_token:
+            return None
+        if entry.client_id is not None and entry.client_id != self.profile.client_id:
+            app.logger.warning(
+                "%s holds a login of another client (%s); not used",
+                token_file.path,
+                entry.client_id,
+            )
+            return None
+        self._manager.cache.set(self._manager.key, entry.token)
+        app.logger.info(
+            "migrated the login in %s into %s", token_file.path, self._manager.cache.describe()
+        )
+        return entry.token
+
+    def _on_new_token(self, token: Token) -> None:
+        app = self.profile.app
+        token_file = app.token_file if app is not None else None
+        if token_file is not None and token_file.write:
+            token_file.write_login(self.profile.client_id, token)
+
     def _token_flow(self, replacing: Token | None) -> Flow[Token]:
         held = replacing
         if held is None or not held.refresh_token:
@@ -96,14 +130,20 @@ class _ProfileLogin(ManagedCredential):
             # refresh now running: no cache I/O here, where an event loop may be running.
             held = self._manager.stored()
         if held is None or not held.refresh_token:
+            held = self._migrate()
+            if held is not None and (
+                held.access_token
+                and held.expires_at is not None
+                and held.expires_at - self._clock() > 60
+            ):
+                return held  # the old file's access token is still good
+        if held is None or not held.refresh_token:
             raise InteractionRequired(
-                f"profile {self.profile.name!r} has no saved login; run "
-                f"`authwire login --profile {self.profile.name}`"
+                f"profile {self.profile.name!r} has no saved login; {self._login_hint()}"
             )
         if held.refresh_expires_at is not None and self._clock() >= held.refresh_expires_at:
             raise InteractionRequired(
-                f"profile {self.profile.name!r}: the saved login has expired; run "
-                f"`authwire login --profile {self.profile.name}`"
+                f"profile {self.profile.name!r}: the saved login has expired; {self._login_hint()}"
             )
         endpoint = yield from self._endpoint_flow()
         require_secure(endpoint.url, what="a profile's refresh token")
@@ -117,7 +157,7 @@ class _ProfileLogin(ManagedCredential):
             if exc.error == "invalid_grant":
                 raise InteractionRequired(
                     f"profile {self.profile.name!r}: the saved login was refused "
-                    f"(invalid_grant); run `authwire login --profile {self.profile.name}`"
+                    f"(invalid_grant); {self._login_hint()}"
                 ) from exc
             raise
 
@@ -137,6 +177,8 @@ class ProfileCredential(ResolvingCredential):
             file's ``default_profile``, else ``"default"``.
         config: The config file. ``None`` (default): ``AUTHWIRE_CONFIG``, else
             ``config.toml`` in the user config folder.
+        app: An SDK's ``App``: its profile file, variables and built-in profile. Default:
+            authwire's own.
         **options: Passed to the underlying credential (``leeway``, ``timeout``,
             ``on_refresh``...; ``cache`` overrides the profile's).
 
@@ -151,9 +193,11 @@ class ProfileCredential(ResolvingCredential):
         profile: str | None = None,
         *,
         config: str | os.PathLike[str] | None = None,
+        app: App | None = None,
         **options: Any,
     ) -> None:
         self._name = profile
+        self._app = app
         self._config = Path(config) if config is not None else None
         self._options = options
         self._resolved: Credential | None = None
@@ -162,20 +206,28 @@ class ProfileCredential(ResolvingCredential):
     def __repr__(self) -> str:
         return f"ProfileCredential({self._name!r})" if self._name else "ProfileCredential()"
 
-    def _build(self) -> Credential:
-        config = load_config(self._config)
+    def _profile(self) -> Profile:
+        config = load_config(self._config, app=self._app)
+        builtin = self._app.builtin_profile() if self._app is not None else None
         if config is None:
+            if builtin is not None and self._name in (None, "default"):
+                return builtin
             from authwire.config._profiles import config_path
 
             raise CredentialUnavailable(
-                f"no profiles: {self._config or config_path()} does not exist"
+                f"no profiles: {self._config or config_path(self._app)} does not exist"
             )
         try:
-            profile = config.get(self._name)
+            return config.get(self._name)
         except ConfigurationError as exc:
+            if builtin is not None and (self._name or "default") == "default":
+                return builtin
             if self._name is None:  # the implicit choice: nothing configured is not an error
                 raise CredentialUnavailable(exc.message) from None
             raise
+
+    def _build(self) -> Credential:
+        profile = self._profile()
         secret = _secret(profile)
         if profile.grant == "client_credentials":
             if secret is None:

@@ -25,11 +25,14 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from authwire._core.token import Token
 from authwire.caches.base import TokenCache, cache_key
 from authwire.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from authwire.app import App
 
 __all__ = [
     "GRANTS",
@@ -58,18 +61,21 @@ _SECRET_KEYS: Final = frozenset(
 _TOP_KEYS: Final = frozenset({"default_profile", "profiles"})
 
 
-def config_path() -> Path:
-    """The config file: ``AUTHWIRE_CONFIG``, else ``config.toml`` in the user config folder."""
-    explicit = os.environ.get("AUTHWIRE_CONFIG", "").strip()
-    if explicit:
-        return Path(explicit).expanduser()
-    try:
-        import platformdirs
-    except ImportError:  # pragma: no cover - an install without the extra
-        raise ConfigurationError(
-            "profiles need platformdirs (pip install 'authwire[files]'), or set AUTHWIRE_CONFIG"
-        ) from None
-    return Path(platformdirs.user_config_dir("authwire", appauthor=False)) / "config.toml"
+def _app(app: App | None) -> App:
+    if app is not None:
+        return app
+    from authwire.app import DEFAULT_APP
+
+    return DEFAULT_APP
+
+
+def config_path(app: App | None = None) -> Path:
+    """The config file: ``AUTHWIRE_CONFIG``, else ``config.toml`` in the user config folder.
+
+    Args:
+        app: An SDK's ``App`` (its ``{PREFIX}CONFIG`` and folder); default authwire's.
+    """
+    return _app(app).config_path()
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +98,8 @@ class Profile:
         auth_method: How the client authenticates to the token endpoint (default:
             ``client_secret_basic`` with a secret, ``none`` without).
         extra: Settings this version does not use (kept for newer tools).
+        app: The ``App`` the profile belongs to (its cache folder, keyring service, token
+            file and command); ``None`` is authwire's own.
     """
 
     name: str
@@ -105,6 +113,12 @@ class Profile:
     client_secret_env: str | None = None
     auth_method: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    app: App | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def command(self) -> str:
+        """The command that logs this profile in (``authwire``, or the SDK's)."""
+        return _app(self.app).command
 
     @property
     def scope(self) -> str | None:
@@ -140,10 +154,11 @@ class Profile:
     def make_cache(self) -> TokenCache:
         """The cache ``cache =`` names (``file`` uses the default folder)."""
         kind = self.cache
+        app = _app(self.app)
         if kind == "file":
             from authwire.caches.file import FileCache
 
-            return FileCache()
+            return FileCache(app.cache_dir)
         if kind.startswith("file:"):
             from authwire.caches.file import FileCache
 
@@ -151,7 +166,7 @@ class Profile:
         if kind == "keyring":
             from authwire.caches.keyring import KeyringCache
 
-            return KeyringCache()
+            return KeyringCache(service=app.keyring_service)
         if kind == "memory":
             from authwire.caches.memory import DEFAULT_MEMORY_CACHE
 
@@ -165,12 +180,23 @@ class Profile:
         return self.make_cache().get(self.cache_key)
 
     def save_login(self, token: Token) -> None:
-        """Save ``token`` (with its refresh token) as this profile's login."""
+        """Save ``token`` (with its refresh token) as this profile's login.
+
+        An app whose ``TokenFile`` says ``write=True`` gets it in its own file too.
+        """
         self.make_cache().set(self.cache_key, token)
+        token_file = self.app.token_file if self.app is not None else None
+        if token_file is not None and token_file.write:
+            token_file.write_login(self.client_id, token)
 
     def forget_login(self) -> None:
-        """Remove the saved login (a logout)."""
+        """Remove the saved login (a logout), and the app's token file holding it."""
         self.make_cache().delete(self.cache_key)
+        token_file = self.app.token_file if self.app is not None else None
+        if token_file is not None:
+            entry = token_file.read()
+            if entry is not None and entry.client_id in (None, self.client_id):
+                token_file.delete()  # else the next use would migrate it back
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,11 +207,13 @@ class ProfileConfig:
         path: Where it was read from.
         profiles: The profiles by name.
         default_profile: The profile used when none is named, if the file says.
+        app: The ``App`` whose file it is; ``None`` is authwire's own.
     """
 
     path: Path
     profiles: Mapping[str, Profile]
     default_profile: str | None = None
+    app: App | None = field(default=None, repr=False, compare=False)
 
     def get(self, name: str | None = None) -> Profile:
         """The profile ``name``, or the active one.
@@ -193,7 +221,7 @@ class ProfileConfig:
         Raises:
             ConfigurationError: If there is no such profile.
         """
-        chosen = name or active_profile_name(self)
+        chosen = name or active_profile_name(self, app=self.app)
         try:
             return self.profiles[chosen]
         except KeyError:
@@ -203,9 +231,12 @@ class ProfileConfig:
             ) from None
 
 
-def active_profile_name(config: ProfileConfig | None = None) -> str:
-    """``AUTHWIRE_PROFILE``, else the file's ``default_profile``, else ``"default"``."""
-    explicit = os.environ.get("AUTHWIRE_PROFILE", "").strip()
+def active_profile_name(config: ProfileConfig | None = None, *, app: App | None = None) -> str:
+    """``AUTHWIRE_PROFILE``, else the file's ``default_profile``, else ``"default"``.
+
+    An SDK's ``App`` reads its own ``{PREFIX}PROFILE`` instead.
+    """
+    explicit = _app(app).getenv("PROFILE")
     if explicit:
         return explicit
     if config is not None and config.default_profile:
@@ -219,7 +250,7 @@ def _text(path: Path, where: str, key: str, value: Any) -> str:
     return value.strip()
 
 
-def _profile(path: Path, name: str, table: Any) -> Profile:
+def _profile(path: Path, name: str, table: Any, app: App | None) -> Profile:
     where = f"profiles.{name}"
     if not isinstance(table, dict):
         raise ConfigurationError(f"{path}: [{where}] must be a table")
@@ -228,9 +259,9 @@ def _profile(path: Path, name: str, table: Any) -> Profile:
         raise ConfigurationError(
             f"{path}: [{where}] holds {', '.join(secrets)}; profiles must not hold secrets. "
             "Put a client secret in an environment variable and name it with "
-            "client_secret_env; logins are saved by `authwire login`, in the cache"
+            f"client_secret_env; logins are saved by `{_app(app).command} login`, in the cache"
         )
-    known = {f for f in Profile.__dataclass_fields__ if f not in ("name", "extra")}
+    known = {f for f in Profile.__dataclass_fields__ if f not in ("name", "extra", "app")}
     options: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     for key, value in table.items():
@@ -259,17 +290,23 @@ def _profile(path: Path, name: str, table: Any) -> Profile:
             f"{path}: {where}.cache is {cache!r}; expected file, keyring, memory, "
             "file:<folder> or a redis:// URL"
         )
-    return Profile(name=name, extra=extra, **options)
+    return Profile(name=name, extra=extra, app=app, **options)
 
 
-def load_config(path: str | os.PathLike[str] | None = None) -> ProfileConfig | None:
+def load_config(
+    path: str | os.PathLike[str] | None = None, *, app: App | None = None
+) -> ProfileConfig | None:
     """The profiles in ``path`` (default: ``config_path()``), or ``None`` if it does not exist.
+
+    Args:
+        path: The file. Default: the app's ``config_path()``.
+        app: The ``App`` the profiles belong to; default authwire's.
 
     Raises:
         ConfigurationError: If the file is not valid TOML or a profile is malformed (the
             message names the file, and the line for TOML errors).
     """
-    file = Path(path).expanduser() if path is not None else config_path()
+    file = Path(path).expanduser() if path is not None else config_path(app)
     try:
         raw = file.read_bytes()
     except FileNotFoundError:
@@ -297,5 +334,5 @@ def load_config(path: str | os.PathLike[str] | None = None) -> ProfileConfig | N
     default = data.get("default_profile")
     if default is not None and not isinstance(default, str):
         raise ConfigurationError(f"{file}: default_profile must be a string")
-    profiles = {name: _profile(file, name, table) for name, table in tables.items()}
-    return ProfileConfig(path=file, profiles=profiles, default_profile=default)
+    profiles = {name: _profile(file, name, table, app) for name, table in tables.items()}
+    return ProfileConfig(path=file, profiles=profiles, default_profile=default, app=app)

@@ -118,12 +118,11 @@ class CredentialChain(DelegatingCredential):
         return self._chosen
 
 
-_default: Credential | None = None
-_default_mutex = threading.Lock()
-
-
 def set_default_credential(credential: Credential | None) -> None:
     """Make ``default_credential()`` return ``credential``; ``None`` restores the chain.
+
+    authwire's own ``App`` (``authwire.app.DEFAULT_APP``) holds it: an SDK's ``App`` has
+    its own default (``app.set_default()``), never this one.
 
     Args:
         credential: The credential to use by default, or ``None``.
@@ -131,13 +130,13 @@ def set_default_credential(credential: Credential | None) -> None:
     Raises:
         ConfigurationError: If ``credential`` is not a ``Credential``.
     """
-    global _default
+    from authwire.app import DEFAULT_APP
+
     if credential is not None and not isinstance(credential, Credential):
         raise ConfigurationError(
             f"set_default_credential() takes a credential, not {type(credential).__name__}"
         )
-    with _default_mutex:
-        _default = credential
+    DEFAULT_APP.set_default(credential)
 
 
 def default_credential(*, profile: str | None = None) -> Credential:
@@ -152,7 +151,9 @@ def default_credential(*, profile: str | None = None) -> Credential:
        else the config file's ``default_profile``) and its saved login.
 
     Nothing is read until the first ``get_token()``, so this never raises; that call
-    raises ``CredentialUnavailable`` listing each source and why it had nothing.
+    raises ``CredentialUnavailable`` listing each source and why it had nothing. This is
+    ``authwire.app.DEFAULT_APP.default_credential()``; an SDK's ``App`` has the same
+    method under its own names.
 
     Args:
         profile: The profile to use instead of the active one.
@@ -162,13 +163,6 @@ def default_credential(*, profile: str | None = None) -> Credential:
         >>> authwire.default_credential()
         default_credential([EnvironmentCredential(), ProfileCredential()])
     """
-    with _default_mutex:
-        chosen = _default
-    if chosen is not None:
-        return chosen
-    from authwire.config import ProfileCredential
-    from authwire.credentials.environment import EnvironmentCredential
+    from authwire.app import DEFAULT_APP
 
-    return CredentialChain(
-        [EnvironmentCredential(), ProfileCredential(profile)], name="default_credential"
-    )
+    return DEFAULT_APP.default_credential(profile=profile)
