@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -35,6 +36,10 @@ class DeviceCode(UserGrant):
     user approves. Later tokens come from the refresh token; if it is refused, the device
     login starts again.
 
+    The server's timing is bounded: its ``interval`` is taken as at least 1 second, its
+    ``expires_in`` as at most an hour, and no wait goes past the code's expiry, after which
+    ``InteractionRequired`` is raised without another poll.
+
     Args:
         token_url: The token endpoint; or give ``issuer=``.
         device_authorization_url: The device authorization endpoint; default from
@@ -42,8 +47,8 @@ class DeviceCode(UserGrant):
         prompt: Shows the user what to do; called once per login with a
             ``DeviceAuthorization``. Default: prints the instruction to standard error.
         poll_interval: Seconds between polls instead of the server's ``interval``.
-            ``None`` (default) uses the server's, or 5 when it gives none. ``0`` polls
-            without waiting (tests).
+            ``None`` (default) uses the server's (at least 1), or 5 when it gives none.
+            ``0`` polls without waiting (tests). Waits never go past the code's expiry.
         **kwargs: ``issuer``, ``client_id``, ``client_secret``, ``scope``, ``auth_method``
             (``none`` for a public client) and the rest: see ``ClientCredentials``.
 
@@ -68,8 +73,8 @@ class DeviceCode(UserGrant):
         poll_interval: float | None = None,
         **kwargs: Unpack[UserGrantOptions],
     ) -> None:
-        if poll_interval is not None and poll_interval < 0:
-            raise ConfigurationError("poll_interval must be >= 0 seconds")
+        if poll_interval is not None and not (math.isfinite(poll_interval) and poll_interval >= 0):
+            raise ConfigurationError("poll_interval must be a finite number >= 0 seconds")
         self._device_url = device_authorization_url
         self._prompt = prompt or print_prompt
         self._poll_interval = poll_interval
