@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
 from authwire._core.http import HttpResponse, parse_retry_after
 from authwire._core.redact import redact_text, redact_url, snippet
-from authwire._core.token import Token, decode_jwt_claims
+from authwire._core.token import Token, decode_jwt_claims, unusable_type_reason
 from authwire.errors import InvalidTokenResponse, TokenRequestError
 
 __all__ = ["finite_number", "parse_token_response"]
@@ -82,6 +82,7 @@ def parse_token_response(
     received_at: float,
     url: str,
     secrets: Sequence[str] = (),
+    token_types: Collection[str] = ("Bearer",),
 ) -> Token:
     """The ``Token`` in ``response``, or the typed error it amounts to.
 
@@ -92,10 +93,14 @@ def parse_token_response(
         url: The token endpoint, for error messages (redacted before use).
         secrets: Values that must not appear in an error (the client secret, the
             refresh token sent, a password).
+        token_types: The ``token_type`` values the caller can use, compared without
+            case. Default ``("Bearer",)``; add ``"DPoP"`` when the request carried a
+            DPoP proof. A missing ``token_type`` is read as Bearer.
 
     Raises:
         TokenRequestError: For an HTTP error status, or a success status with an ``error``.
-        InvalidTokenResponse: For a body that is not a usable token response.
+        InvalidTokenResponse: For a body that is not a usable token response, including
+            a ``token_type`` not in ``token_types`` (RFC 6749 section 7.1).
     """
     where = redact_url(url)
     status = response.status
@@ -145,6 +150,8 @@ def parse_token_response(
     token_type = data.get("token_type", "Bearer")
     if not isinstance(token_type, str) or not token_type:
         raise invalid("token_type is not a string")
+    if token_type.lower() not in {t.lower() for t in token_types}:
+        raise invalid(unusable_type_reason(redact_text(token_type, secrets)))
 
     expires_at: float | None = None
     if "expires_in" in data and data["expires_in"] is not None:
