@@ -25,6 +25,7 @@ from authwire._core.oauth2.pkce import (
     parse_authorization_response,
 )
 from authwire._core.oauth2.token_request import TokenEndpoint
+from authwire._core.origin import require_secure
 from authwire._core.token import Token
 from authwire.credentials._oauth2 import UserGrant
 from authwire.errors import AuthwireError, ConfigurationError, InteractionRequired
@@ -210,6 +211,10 @@ class AuthorizationCode(UserGrant):
         self._login_timeout = login_timeout
         self._auth_params = dict(authorization_params or {})
         super().__init__(token_url, **kwargs)
+        if authorization_url:
+            require_secure(
+                authorization_url, allow_insecure=self._allow_insecure, what=self._grant_name
+            )
 
     def _show(self, url: str) -> None:
         if self._open_browser and self._browser is not None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from authwire._core.flow import Flow
 from authwire._core.oauth2.device import DeviceAuthorization, device_code_flow
 from authwire._core.oauth2.token_request import TokenEndpoint
+from authwire._core.origin import require_secure
 from authwire._core.token import Token
 from authwire.credentials._oauth2 import UserGrant
 from authwire.errors import ConfigurationError
@@ -79,6 +80,12 @@ class DeviceCode(UserGrant):
         self._prompt = prompt or print_prompt
         self._poll_interval = poll_interval
         super().__init__(token_url, **kwargs)
+        if device_authorization_url:
+            require_secure(
+                device_authorization_url,
+                allow_insecure=self._allow_insecure,
+                what=self._grant_name,
+            )
 
     def _login_flow(self, endpoint: TokenEndpoint) -> Flow[Token]:
         url = yield from self._url_flow("device_authorization_endpoint", self._device_url)
