@@ -8,16 +8,12 @@ through (to the network guard, which then refuses the connection).
 
 from __future__ import annotations
 
-import secrets
-import threading
-from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from tests.netguard import NetworkLog
-from tests.servers._base import BackgroundServer, JSONHandler, LoopbackServer
+from tests.servers.provider_server import ProviderServer
 
 from authwire import (
     AuthorizationCode,
@@ -35,57 +31,10 @@ FAR = "far.example.test"
 NO_RETRY = RetryPolicy(retries=0)
 
 
-@dataclass
-class State:
-    """The provider's discovery overrides and what it saw."""
-
-    metadata: dict[str, str] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    counts: Counter[str] = field(default_factory=Counter)
-    tokens: dict[str, Any] = field(default_factory=dict)
-
-
-class Handler(JSONHandler):
-    """Discovery, a token endpoint (with an ID token) and a revocation endpoint."""
-
-    server: LoopbackServer[State]
-
-    def _base(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def do_GET(self) -> None:
-        state = self.server.state
-        with state.lock:
-            state.counts[f"GET {self.path}"] += 1
-        if self.path != "/.well-known/openid-configuration":
-            return self._send(404, {"error": "not_found"})
-        base = self._base()
-        self._send(200, {"issuer": base, "token_endpoint": f"{base}/token", **state.metadata})
-
-    def do_POST(self) -> None:
-        self._body()
-        state = self.server.state
-        with state.lock:
-            state.counts[f"POST {self.path}"] += 1
-        if self.path == "/revoke":
-            return self._send(200, b"")
-        self._send(
-            200,
-            {
-                "access_token": "at-" + secrets.token_urlsafe(12),
-                "token_type": "Bearer",
-                "expires_in": 300,
-                "refresh_token": "rt-" + secrets.token_urlsafe(12),
-                "id_token": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln",
-            },
-        )
-
-
 @pytest.fixture
-def provider() -> Iterator[BackgroundServer[State]]:
+def provider() -> Iterator[ProviderServer]:
     """The loopback provider on a random port."""
-    with BackgroundServer(State(), Handler, "insecure-endpoints-provider") as running:
+    with ProviderServer() as running:
         yield running
 
 
@@ -101,7 +50,7 @@ def looked_up_far(network: NetworkLog) -> bool:
 
 
 def test_explicit_revocation_url_refused_before_forgetting_tokens(
-    provider: BackgroundServer[State], network: NetworkLog
+    provider: ProviderServer, network: NetworkLog
 ) -> None:
     """revoke(revocation_url="http://far/...") sends nothing; the token is still revocable."""
     cred = ClientCredentials(
@@ -117,7 +66,7 @@ def test_explicit_revocation_url_refused_before_forgetting_tokens(
 
 @pytest.mark.anyio
 async def test_explicit_revocation_url_refused_async(
-    provider: BackgroundServer[State], network: NetworkLog
+    provider: ProviderServer, network: NetworkLog
 ) -> None:
     """arevoke refuses a plain-http revocation URL off loopback the same way."""
     cred = ClientCredentials(
@@ -210,7 +159,7 @@ DISCOVERED = [
 @pytest.mark.parametrize(("name", "kind", "options", "act"), DISCOVERED)
 @pytest.mark.parametrize("allow_insecure", [False, True])
 def test_discovered_endpoint_over_http_refused(
-    provider: BackgroundServer[State],
+    provider: ProviderServer,
     network: NetworkLog,
     name: str,
     kind: Callable[..., OAuth2Credential],

@@ -1,7 +1,9 @@
 """``AuthorizationCode``: browser login with PKCE and a one-shot loopback listener.
 
 RFC 6749 section 4.1 with RFC 7636 (PKCE S256), RFC 8252 (native apps: a loopback
-redirect on 127.0.0.1 and a random port), RFC 9207 (``iss``) and OIDC Core (``nonce``).
+redirect on 127.0.0.1 and a random port), RFC 9207 (``iss``: checked when present, and
+required when the provider advertises ``authorization_response_iss_parameter_supported``)
+and OIDC Core (``nonce``).
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class _Listener:
         self._path = path
         self._request: AuthorizationRequest | None = None
         self._issuer: str | None = None
+        self._require_iss = False
         self.result: str | None = None
         self.error: AuthwireError | None = None
         self._lock = threading.Lock()
@@ -94,7 +97,7 @@ class _Listener:
             query = dict(parse_qsl(parts.query, keep_blank_values=True))
             try:
                 self.result = parse_authorization_response(
-                    query, self._request, issuer=self._issuer
+                    query, self._request, issuer=self._issuer, require_iss=self._require_iss
                 )
                 title, text = SUCCESS_TITLE, "You can close this window and return to the app."
                 handler.send_response(200)
@@ -114,13 +117,19 @@ class _Listener:
     def done(self) -> bool:
         return self.result is not None or self.error is not None
 
-    def wait(self, request: AuthorizationRequest, timeout: float, issuer: str | None) -> str:
+    def wait(
+        self,
+        request: AuthorizationRequest,
+        timeout: float,
+        issuer: str | None,
+        require_iss: bool = False,
+    ) -> str:
         """Serve until the redirect arrives; the authorization code.
 
         Raises:
             InteractionRequired: For a failed or forged redirect, or none within ``timeout``.
         """
-        self._request, self._issuer = request, issuer
+        self._request, self._issuer, self._require_iss = request, issuer, require_iss
         deadline = time.monotonic() + timeout
         try:
             while not self.done:
@@ -257,7 +266,14 @@ class AuthorizationCode(UserGrant):
             self._nonce = request.nonce
             yield Call(self._show, args=(request.url,))
             issuer = metadata.issuer if metadata else None
-            code: str = yield Call(listener.wait, args=(request, self._login_timeout, issuer))
+            # RFC 9207 section 2.4: a provider that says it sends iss must send it.
+            require_iss = bool(
+                metadata
+                and metadata.raw.get("authorization_response_iss_parameter_supported") is True
+            )
+            code: str = yield Call(
+                listener.wait, args=(request, self._login_timeout, issuer, require_iss)
+            )
         finally:
             listener.close()
         return (
