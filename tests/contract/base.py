@@ -591,6 +591,40 @@ class IntegrationContract:
 
         assert_no_secret(pickle.loads(pickle.dumps(err)), secret)  # noqa: S301
 
+    @pytest.mark.parametrize("token_type", ["MAC", "N_A", "pop", "DPoP"])
+    def test_token_type_not_understood_is_never_sent(
+        self, server: TokenServer, make_client: MakeClient, token_type: str
+    ) -> None:
+        """RFC 6749 section 7.1: a MAC, N_A, pop or unbound DPoP token is refused, not sent."""
+        server.state.token_type = token_type
+        client = make_client(make_credential(server), origin=server.url)
+        with pytest.raises(InvalidTokenResponse, match=f"token_type '{token_type}'") as info:
+            client.request("GET", f"{server.url}/echo")
+        assert server.count("token") == 1
+        assert server.count("GET /echo") == 0
+        assert_no_secret(info.value, server.state.client_secret)
+
+    @pytest.mark.parametrize("token_type", ["bearer", "BEARER"])
+    def test_bearer_token_type_in_any_case(
+        self, server: TokenServer, make_client: MakeClient, token_type: str
+    ) -> None:
+        """``bearer`` in any case is sent as ``Authorization: Bearer``."""
+        server.state.token_type = token_type
+        client = make_client(make_credential(server), origin=server.url)
+        assert (
+            client.request("GET", f"{server.url}/echo")
+            .json()["headers"]["authorization"]
+            .startswith("Bearer at-")
+        )
+
+    def test_static_token_type_sent_as_given(
+        self, server: TokenServer, make_client: MakeClient
+    ) -> None:
+        """StaticToken(token_type="SSWS") is the user's word: sent as ``SSWS <token>``."""
+        client = make_client(StaticToken("st-okta-1", token_type="SSWS"), origin=server.url)
+        seen = client.request("GET", f"{server.url}/echo").json()
+        assert seen["headers"]["authorization"] == "SSWS st-okta-1"
+
     def test_expires_in_as_string_accepted(
         self, server: TokenServer, make_client: MakeClient
     ) -> None:

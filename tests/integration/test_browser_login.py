@@ -124,6 +124,9 @@ def test_browser_login_succeeds(oidc: OidcProvider, chromium: Any) -> None:
     token: Token = login.finish()
     assert login.error is None
     assert "Signed in" in text
+    # The provider advertises RFC 9207 iss, so the redirect had to carry its real iss.
+    discovery = httpx.get(f"{oidc.issuer}/.well-known/openid-configuration").json()
+    assert discovery["authorization_response_iss_parameter_supported"] is True
     claims = holder[0].id_token_claims
     assert claims is not None
     assert (claims["sub"], claims["nonce"]) == ("carol", query["nonce"])

@@ -81,6 +81,8 @@ class State:
     #: For each request refused because its token had expired: seconds since expiry.
     expired_uses: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: The ``token_type`` the token endpoint gives its tokens.
+    token_type: str = "bearer"
 
 
 class Handler(JSONHandler):
@@ -211,7 +213,7 @@ class Handler(JSONHandler):
                 state.refresh_tokens[refresh] = client
         payload: dict[str, Any] = {
             "access_token": token,
-            "token_type": "bearer",
+            "token_type": state.token_type,
             "expires_in": state.ttl,
         }
         if form.get("scope"):

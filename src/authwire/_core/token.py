@@ -15,10 +15,29 @@ from typing import Any
 
 from authwire._core.redact import REDACTED
 
-__all__ = ["Token", "decode_jwt_claims"]
+__all__ = ["Token", "decode_jwt_claims", "unusable_type_reason"]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _CANONICAL_TYPES: Mapping[str, str] = MappingProxyType({"bearer": "Bearer", "dpop": "DPoP"})
+
+
+def unusable_type_reason(token_type: str) -> str:
+    """Why a token of ``token_type`` is not sent (RFC 6749 section 7.1), for error messages.
+
+    A client must not use a token whose type it does not understand: sending a ``MAC`` or
+    proof-of-possession token as a bearer token hands it to whoever reads the request.
+    """
+    shown = token_type[:40]
+    if token_type.lower() == "dpop":
+        return (
+            "token_type 'DPoP' is bound to a key and needs a proof on every request; "
+            "create the credential with dpop=True"
+        )
+    return (
+        f"token_type {shown!r} is not one authwire can send: it sends Bearer tokens, and "
+        "DPoP tokens with dpop=True (RFC 6749 section 7.1: a client does not use a token "
+        "type it does not understand)"
+    )
 
 
 def decode_jwt_claims(token: str) -> dict[str, Any]:

@@ -36,6 +36,9 @@ from authwire.errors import ConfigurationError, TokenRequestError
 
 __all__ = ["OAuth2Credential", "UserGrant"]
 
+#: What ``require_secure`` names when it refuses a ``jwks_uri``.
+_JWKS_REQUEST = "a request for the provider's signing keys (jwks_uri)"
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -161,7 +164,10 @@ class OAuth2Credential(ManagedCredential):
         auth_method: How the client authenticates; default ``client_secret_basic`` with a
             secret, ``private_key_jwt`` with a key, ``none`` without either.
         extra_params: More form parameters, sent with every token request.
-        allow_insecure: Permit a plain-http endpoint that is not on loopback.
+        allow_insecure: Permit plain-http endpoints that are not on loopback: the token
+            endpoint and every other one given or discovered (device authorization,
+            authorization, revocation, ``jwks_uri``). Default ``False``: such an endpoint
+            raises ``InsecureTransportError`` before any request.
         dpop: Bind tokens to a key with DPoP (RFC 9449): ``True`` for a fresh ES256 key,
             or a ``DPoPKey``. Default ``False``.
         **options: See ``ManagedCredential``.
@@ -347,8 +353,13 @@ class OAuth2Credential(ManagedCredential):
         return replace(self._endpoint, url=url)
 
     def _url_flow(self, name: str, explicit: str | None) -> Flow[str]:
-        """An endpoint given explicitly, else from discovery; ``name`` is its metadata name."""
+        """An endpoint given explicitly, else from discovery; ``name`` is its metadata name.
+
+        Either way it must be https or loopback http (unless ``allow_insecure``): the
+        device and revocation endpoints receive the client's credentials.
+        """
         if explicit:
+            require_secure(explicit, allow_insecure=self._allow_insecure, what=self._grant_name)
             return explicit
         metadata = yield from self._metadata_flow()
         if metadata is None:
@@ -365,6 +376,16 @@ class OAuth2Credential(ManagedCredential):
         """The newest token known (in memory, else cached); no I/O inside a refresh."""
         token: Token | None = self._manager.stored()
         return token
+
+    def _check_revocation_url(self, revocation_url: str | None) -> None:
+        """Refuse a plain-http ``revocation_url`` before any token is forgotten.
+
+        A refused URL leaves the tokens in place, to be revoked again with a good one.
+        """
+        if revocation_url:
+            require_secure(
+                revocation_url, allow_insecure=self._allow_insecure, what=self._grant_name
+            )
 
     def _revoke_flow(self, revocation_url: str | None, token: Token | None) -> Flow[bool]:
         """Revoke ``token`` (already forgotten here and in the cache)."""
@@ -397,7 +418,10 @@ class OAuth2Credential(ManagedCredential):
         Raises:
             TokenRequestError: The server refused the revocation (e.g. ``invalid_client``).
             ConfigurationError: No revocation endpoint is known.
+            InsecureTransportError: The revocation endpoint (given or discovered) is plain
+                http to a host that is not loopback, without ``allow_insecure=True``.
         """
+        self._check_revocation_url(revocation_url)
         token = self._held_token() or self._last_refreshable
         self._last_refreshable = None
         self.clear()
@@ -409,6 +433,7 @@ class OAuth2Credential(ManagedCredential):
         from authwire._aio import RUNTIME
         from authwire._core.flow import drive_async
 
+        self._check_revocation_url(revocation_url)
         manager = self._manager
         token = await manager.astored() or self._last_refreshable
         self._last_refreshable = None
@@ -449,6 +474,8 @@ class UserGrant(OAuth2Credential):
         self._id_claims: dict[str, Any] | None = None
         self._nonce: str | None = None
         super().__init__(token_url, **kwargs)
+        if jwks_uri:
+            require_secure(jwks_uri, allow_insecure=self._allow_insecure, what=_JWKS_REQUEST)
 
     @property
     def id_token_claims(self) -> Mapping[str, Any] | None:
@@ -513,6 +540,8 @@ class UserGrant(OAuth2Credential):
             self._id_claims = None
             return
         issuer = metadata.issuer if metadata else (self._issuer or "")
+        # Keys fetched over plain http could be anyone's: the ID token would "verify".
+        require_secure(jwks_uri, allow_insecure=self._allow_insecure, what=_JWKS_REQUEST)
         self._id_claims = yield from verify_id_token_flow(
             id_token,
             jwks_uri,

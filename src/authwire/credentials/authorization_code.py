@@ -1,7 +1,9 @@
 """``AuthorizationCode``: browser login with PKCE and a one-shot loopback listener.
 
 RFC 6749 section 4.1 with RFC 7636 (PKCE S256), RFC 8252 (native apps: a loopback
-redirect on 127.0.0.1 and a random port), RFC 9207 (``iss``) and OIDC Core (``nonce``).
+redirect on 127.0.0.1 and a random port), RFC 9207 (``iss``: checked when present, and
+required when the provider advertises ``authorization_response_iss_parameter_supported``)
+and OIDC Core (``nonce``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from authwire._core.oauth2.pkce import (
     parse_authorization_response,
 )
 from authwire._core.oauth2.token_request import TokenEndpoint
+from authwire._core.origin import require_secure
 from authwire._core.redact import Secret
 from authwire._core.token import Token
 from authwire.credentials._oauth2 import UserGrant
@@ -61,6 +64,7 @@ class _Listener:
         self._path = path
         self._request: AuthorizationRequest | None = None
         self._issuer: str | None = None
+        self._require_iss = False
         self.result: Secret[str] | None = None
         self.error: AuthwireError | None = None
         self._lock = threading.Lock()
@@ -96,7 +100,9 @@ class _Listener:
             try:
                 # The code is secret: wrapped at once, revealed only in the token request.
                 self.result = Secret(
-                    parse_authorization_response(query, self._request, issuer=self._issuer)
+                    parse_authorization_response(
+                        query, self._request, issuer=self._issuer, require_iss=self._require_iss
+                    )
                 )
                 title, text = SUCCESS_TITLE, "You can close this window and return to the app."
                 handler.send_response(200)
@@ -117,14 +123,18 @@ class _Listener:
         return self.result is not None or self.error is not None
 
     def wait(
-        self, request: AuthorizationRequest, timeout: float, issuer: str | None
+        self,
+        request: AuthorizationRequest,
+        timeout: float,
+        issuer: str | None,
+        require_iss: bool = False,
     ) -> Secret[str]:
         """Serve until the redirect arrives; the authorization code.
 
         Raises:
             InteractionRequired: For a failed or forged redirect, or none within ``timeout``.
         """
-        self._request, self._issuer = request, issuer
+        self._request, self._issuer, self._require_iss = request, issuer, require_iss
         deadline = time.monotonic() + timeout
         try:
             while not self.done:
@@ -217,6 +227,10 @@ class AuthorizationCode(UserGrant):
         self._login_timeout = login_timeout
         self._auth_params = dict(authorization_params or {})
         super().__init__(token_url, **kwargs)
+        if authorization_url:
+            require_secure(
+                authorization_url, allow_insecure=self._allow_insecure, what=self._grant_name
+            )
 
     def _identity_extra(self) -> Mapping[str, Any]:
         # login_hint, acr_values, an organization...: a different login, another token.
@@ -266,8 +280,13 @@ class AuthorizationCode(UserGrant):
             self._nonce = request.nonce
             yield Call(self._show, args=(request.url,))
             issuer = metadata.issuer if metadata else None
+            # RFC 9207 section 2.4: a provider that says it sends iss must send it.
+            require_iss = bool(
+                metadata
+                and metadata.raw.get("authorization_response_iss_parameter_supported") is True
+            )
             code: Secret[str] = yield Call(
-                listener.wait, args=(request, self._login_timeout, issuer)
+                listener.wait, args=(request, self._login_timeout, issuer, require_iss)
             )
             restart_current()  # the browser wait has its own bound (login_timeout)
         finally:

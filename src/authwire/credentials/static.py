@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from authwire._core.redact import Secret, reveal
+from authwire._core.schemes.base import AuthScheme
+from authwire._core.schemes.bearer import BearerAuth
 from authwire._core.token import Token
 from authwire.credentials.base import Credential
 from authwire.errors import ConfigurationError
@@ -17,7 +19,11 @@ class StaticToken(Credential):
 
     Args:
         token: The access token, or a ``Token``.
-        token_type: The type, when ``token`` is a string. Default ``"Bearer"``.
+        token_type: The type, when ``token`` is a string. Default ``"Bearer"``. Any
+            other type is sent as you give it, ``Authorization: <token_type> <token>``
+            (e.g. ``"SSWS"`` for Okta API tokens, or ``"DPoP"`` with a proof you add
+            yourself): you know what the API expects, where a token endpoint's unknown
+            type is refused.
 
     Raises:
         ConfigurationError: For an empty token.
@@ -38,6 +44,11 @@ class StaticToken(Credential):
 
     def __repr__(self) -> str:
         return f"StaticToken(token_type={self._token.token_type!r}, access_token='***')"
+
+    def as_scheme(self) -> AuthScheme:
+        """The token in ``Authorization``, after its type as given (``Bearer`` by default)."""
+        token_type = self._token.token_type
+        return BearerAuth(self, prefix=None if token_type == "Bearer" else token_type)
 
     def get_token(self) -> Token:
         """The token."""

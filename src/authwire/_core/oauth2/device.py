@@ -5,6 +5,11 @@ Strictly private. ``device_code_flow`` asks for a device code, shows the user wh
 between polls: at ``interval`` seconds (5 if the server gives none, section 3.5), 5 more
 after each ``slow_down``, going on through ``authorization_pending``, and stopping with
 ``InteractionRequired`` on ``access_denied``, ``expired_token`` or when the code expires.
+
+The server's timing is not trusted: a server ``interval`` below ``MIN_INTERVAL`` is raised
+to it, the code's lifetime is capped at ``MAX_CODE_LIFETIME``, and no wait goes past the
+moment the code expires; so a hostile or broken ``interval`` (``0.001``, ``10**9``,
+``1e300``) can neither flood the endpoint nor hang the caller.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from authwire.errors import InteractionRequired, InvalidTokenResponse, TokenRequ
 __all__ = [
     "DEFAULT_INTERVAL",
     "DEVICE_GRANT",
+    "MAX_CODE_LIFETIME",
+    "MIN_INTERVAL",
     "DeviceAuthorization",
     "build_device_authorization_request",
     "device_code_flow",
@@ -40,6 +47,13 @@ DEVICE_GRANT: Final = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_INTERVAL: Final = 5.0
 #: Seconds added to the interval after each ``slow_down`` (section 3.5).
 SLOW_DOWN_STEP: Final = 5.0
+#: The shortest wait between polls a server may ask for, in seconds.
+MIN_INTERVAL: Final = 1.0
+#: The longest a device code is waited for, in seconds, whatever ``expires_in`` says
+#: (providers give 5 to 30 minutes).
+MAX_CODE_LIFETIME: Final = 3600.0
+#: The code's lifetime when the server gives no ``expires_in``, in seconds.
+DEFAULT_CODE_LIFETIME: Final = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +64,9 @@ class DeviceAuthorization:
         verification_uri: Where the user goes.
         user_code: What the user types there.
         verification_uri_complete: A URI with the code filled in (for a QR code), if given.
-        expires_at: When the codes expire (epoch seconds).
-        interval: Seconds to wait between polls.
+        expires_at: When the codes expire (epoch seconds); at most ``MAX_CODE_LIFETIME``
+            after they were asked for.
+        interval: Seconds to wait between polls: the server's, at least ``MIN_INTERVAL``.
         device_code: The device code; secret, never shown.
     """
 
@@ -129,13 +144,22 @@ def parse_device_authorization_response(
     complete = data.get("verification_uri_complete")
     expires_in = finite_number(data.get("expires_in"))
     interval = finite_number(data.get("interval"))
+    lifetime = DEFAULT_CODE_LIFETIME if expires_in is None else expires_in
     return DeviceAuthorization(
         verification_uri=str(uri),
         user_code=str(data["user_code"]),
         verification_uri_complete=complete if isinstance(complete, str) and complete else None,
-        expires_at=received_at + (600.0 if expires_in is None else expires_in),
-        interval=interval if interval is not None and interval > 0 else DEFAULT_INTERVAL,
+        expires_at=received_at + min(max(lifetime, 0.0), MAX_CODE_LIFETIME),
+        interval=max(interval, MIN_INTERVAL)
+        if interval is not None and interval > 0
+        else DEFAULT_INTERVAL,
         device_code=str(data["device_code"]),
+    )
+
+
+def _expired() -> InteractionRequired:
+    return InteractionRequired(
+        "the device code expired before the login was approved; start it again"
     )
 
 
@@ -158,8 +182,14 @@ def device_code_flow(
         clock: The wall clock.
         retry: Retries for connection failures and 5xx answers.
         poll_interval: Seconds between polls instead of the server's ``interval`` (a
-            ``slow_down`` still adds 5). ``None`` (default) uses the server's, or 5.
+            ``slow_down`` still adds 5). ``None`` (default) uses the server's, at least
+            ``MIN_INTERVAL``, or 5. Being the caller's own choice, it has no floor (``0``
+            polls without waiting, for tests).
         rand: Jitter source for retries.
+
+    No wait goes past the code's expiry: once it is reached the flow stops without
+    another poll, so it ends at most ``MAX_CODE_LIFETIME`` seconds (plus the polls' own
+    time) after it began.
 
     Raises:
         InteractionRequired: The user denied (``access_denied``) or the code expired
@@ -173,16 +203,26 @@ def device_code_flow(
         response, received_at=now, url=device_authorization_url, secrets=request.secrets
     )
     yield Call(prompt, args=(auth,))
-    interval = auth.interval if poll_interval is None else poll_interval
+    # A DeviceAuthorization may come from elsewhere than the parser: bound it again.
+    expires_at = min(auth.expires_at, now + MAX_CODE_LIFETIME)
+    if poll_interval is None:
+        interval = max(auth.interval, MIN_INTERVAL) if auth.interval > 0 else DEFAULT_INTERVAL
+    else:
+        interval = poll_interval
     while True:
+        left = expires_at - clock()
+        if left <= 0:
+            raise _expired()
+        if interval >= left:
+            # The next poll would come after the code expired: wait it out, then stop.
+            yield Sleep(left)
+            raise _expired()
         if interval > 0:
             yield Sleep(interval)
         # Waiting for the person is not the endpoint's time: each poll gets the whole deadline.
         restart_current()
-        if clock() >= auth.expires_at:
-            raise InteractionRequired(
-                "the device code expired before the login was approved; start it again"
-            )
+        if clock() >= expires_at:
+            raise _expired()
         try:
             return (
                 yield from token_flow(
@@ -204,7 +244,5 @@ def device_code_flow(
             if exc.error == "access_denied":
                 raise InteractionRequired("the device login was denied by the user") from exc
             if exc.error == "expired_token":
-                raise InteractionRequired(
-                    "the device code expired before the login was approved; start it again"
-                ) from exc
+                raise _expired() from exc
             raise

@@ -24,8 +24,8 @@ from authwire._core.http import Headers, HttpRequest, HttpResponse, json_or_none
 from authwire._core.origin import Origin
 from authwire._core.schemes.base import AuthScheme, RequestInfo
 from authwire._core.schemes.bearer import TokenSource
-from authwire._core.token import Token
-from authwire.errors import ConfigurationError
+from authwire._core.token import Token, unusable_type_reason
+from authwire.errors import ConfigurationError, InvalidTokenResponse
 
 __all__ = ["DPoPAuth", "DPoPKey", "htu_of", "is_nonce_challenge"]
 
@@ -135,8 +135,9 @@ class DPoPAuth(AuthScheme):
     """Sends a DPoP-bound token with a proof on every request (RFC 9449 section 7).
 
     A token the server issued as plain ``Bearer`` (it ignored the proof) is sent as a
-    bearer token. A 401 that asks for a nonce is answered once with the nonce; any other
-    401 invalidates the token, fetches a new one and replays once, as for bearer tokens.
+    bearer token; a token of any other type is refused with ``InvalidTokenResponse``.
+    A 401 that asks for a nonce is answered once with the nonce; any other 401
+    invalidates the token, fetches a new one and replays once, as for bearer tokens.
 
     Args:
         source: The credential that provides tokens.
@@ -157,7 +158,9 @@ class DPoPAuth(AuthScheme):
 
     def attempt_for(self, token: Token, request: RequestInfo) -> Attempt:
         """The attempt that sends ``token`` for ``request``."""
-        if token.token_type.lower() != "dpop":
+        if token.token_type != "DPoP":  # Token spells Bearer and DPoP canonically
+            if token.token_type != "Bearer":
+                raise InvalidTokenResponse(reason=unusable_type_reason(token.token_type))
             return Attempt(headers={"Authorization": f"Bearer {token.access_token}"}, state=token)
         proof = self.key.proof(
             request.method, request.url, self._clock(), access_token=token.access_token

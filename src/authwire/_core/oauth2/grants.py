@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping, Sequence
+from typing import Final
 
 from authwire._core.flow import Flow
 from authwire._core.http import HttpRequest, HttpResponse
@@ -21,6 +22,9 @@ from authwire._core.retry import DEFAULT_RETRY, RetryPolicy, send_with_retries
 from authwire._core.token import Token
 
 __all__ = ["client_credentials_flow", "refresh_token_flow", "token_flow"]
+
+#: The token exchange grant (RFC 8693), whose answers may say ``token_type: N_A``.
+_TOKEN_EXCHANGE: Final = "urn:ietf:params:oauth:grant-type:token-exchange"
 
 
 def _guarded(
@@ -48,6 +52,11 @@ def token_flow(
 ) -> Flow[Token]:
     """Request a token with any grant and parse the answer.
 
+    The answer's ``token_type`` must be one this client can use (RFC 6749 section 7.1):
+    ``Bearer``, ``DPoP`` when the endpoint has a DPoP key, and for token exchange
+    ``N_A`` (RFC 8693 section 2.2.1: a token that is not an access token, which the
+    bearer schemes then refuse to send).
+
     Args:
         endpoint: The endpoint and client.
         grant_type: The ``grant_type`` value.
@@ -62,7 +71,8 @@ def token_flow(
 
     Raises:
         TokenRequestError: The endpoint refused (after retries, for retryable errors).
-        InvalidTokenResponse: The answer was not a token response.
+        InvalidTokenResponse: The answer was not a token response, or its ``token_type``
+            is not one this client can use.
         TokenEndpointUnreachable: No answer (after retries).
     """
     # Rebound, so that this frame (alive in any traceback of a failed request) holds
@@ -96,8 +106,17 @@ def token_flow(
             response = yield from send()
             endpoint.dpop.remember(endpoint.url, response)
     request = made[-1]
+    types = ["Bearer"]
+    if endpoint.dpop is not None:
+        types.append("DPoP")
+    if grant_type == _TOKEN_EXCHANGE:
+        types.append("N_A")
     return parse_token_response(
-        response, received_at=sent_at, url=endpoint.url, secrets=request.secrets
+        response,
+        received_at=sent_at,
+        url=endpoint.url,
+        secrets=request.secrets,
+        token_types=types,
     )
 
 

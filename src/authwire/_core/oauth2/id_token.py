@@ -2,7 +2,9 @@
 
 Strictly private. PyJWT checks the signature; the claims are then checked here against
 the injected clock: ``iss`` (exact), ``aud`` (contains the client id; ``azp`` when there
-are several audiences), ``exp`` (with ``leeway``), and ``nonce`` when one was sent.
+are several audiences), ``exp``, ``iat`` and ``nbf`` (each with ``leeway`` of clock skew:
+a token issued, or valid from, more than that in the future is refused), and ``nonce``
+when one was sent.
 JWKS documents are cached in memory per URL for 24 hours and fetched again once when an
 ID token names a key id the cached set lacks (key rotation).
 """
@@ -29,7 +31,7 @@ __all__ = [
     "verify_id_token_flow",
 ]
 
-#: Seconds of clock skew tolerated on ``exp`` and ``iat``.
+#: Seconds of clock skew tolerated on ``exp``, ``iat`` and ``nbf``.
 ID_TOKEN_LEEWAY: Final = 60.0
 JWKS_TTL: Final = 24 * 3600.0
 #: Signature algorithms accepted for ID tokens (never ``none``, never HMAC with a JWKS):
@@ -77,6 +79,17 @@ def fetch_jwks_flow(
     return data
 
 
+def _seconds(value: Any) -> float | None:
+    """A NumericDate claim as a finite number of seconds, or ``None`` for anything else."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _key_for(jwks: Mapping[str, Any], kid: str | None, alg: str) -> Any | None:
     import jwt
 
@@ -93,17 +106,6 @@ def _key_for(jwks: Mapping[str, Any], kid: str | None, alg: str) -> Any | None:
         except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError, KeyError):
             continue
     return None
-
-
-def _finite(value: Any) -> float | None:
-    """``value`` as a finite float, or ``None`` (booleans, NaN, infinities, 10**400)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
 
 
 def verify_id_token(
@@ -126,7 +128,7 @@ def verify_id_token(
         now: The current time (epoch seconds).
         nonce: The nonce sent in the authorization request; ``None`` skips the check
             (a refresh or device login, where none was sent).
-        leeway: Seconds of clock skew tolerated.
+        leeway: Seconds of clock skew tolerated on ``exp``, ``iat`` and ``nbf``.
 
     Returns:
         The verified claims.
@@ -176,11 +178,22 @@ def verify_id_token(
         raise _invalid(f"claim {exc.claim!r} missing") from None
     except jwt.PyJWTError as exc:
         raise _invalid(type(exc).__name__) from None
-    exp = _finite(claims.get("exp"))
+    exp = _seconds(claims.get("exp"))
     if exp is None:
         raise _invalid("exp is not a finite number")  # NaN would never expire
     if exp + leeway <= now:
         raise _invalid("expired")
+    iat = _seconds(claims.get("iat"))
+    if iat is None:
+        raise _invalid("iat is not a time")
+    if iat > now + leeway:
+        raise _invalid(f"issued in the future (iat is {iat - now:.0f} s ahead of this clock)")
+    if "nbf" in claims:
+        nbf = _seconds(claims["nbf"])
+        if nbf is None:
+            raise _invalid("nbf is not a time")
+        if nbf > now + leeway:
+            raise _invalid(f"not valid yet (nbf is {nbf - now:.0f} s ahead of this clock)")
     audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
     if len(audiences) > 1 and claims.get("azp") != client_id:
         raise _invalid("several audiences and azp is not the client")

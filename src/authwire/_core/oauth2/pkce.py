@@ -112,7 +112,11 @@ def build_authorization_url(
 
 
 def parse_authorization_response(
-    query: Mapping[str, str], request: AuthorizationRequest, *, issuer: str | None = None
+    query: Mapping[str, str],
+    request: AuthorizationRequest,
+    *,
+    issuer: str | None = None,
+    require_iss: bool = False,
 ) -> str:
     """The authorization ``code`` from the redirect's query parameters.
 
@@ -120,11 +124,14 @@ def parse_authorization_response(
         query: The query parameters the browser brought back.
         request: The request this answers.
         issuer: The expected issuer: an ``iss`` parameter must equal it (RFC 9207).
+        require_iss: The provider advertises ``authorization_response_iss_parameter_supported``:
+            a response without ``iss`` is then refused (RFC 9207 section 2.4), since a
+            mix-up attacker's response would lack it.
 
     Raises:
         InteractionRequired: For a mismatched or missing ``state`` (checked first, so a
             forged redirect never gets further), an error answer (``access_denied``...),
-            a wrong ``iss``, or no ``code``.
+            a wrong or (with ``require_iss``) missing ``iss``, or no ``code``.
     """
     got = query.get("state", "")
     if not hmac.compare_digest(got.encode(), request.state.encode()):
@@ -140,6 +147,11 @@ def parse_authorization_response(
     if issuer is not None and "iss" in query and not same_issuer(query["iss"], issuer):
         raise InteractionRequired(
             "browser login rejected: the redirect came from another issuer (RFC 9207)"
+        )
+    if issuer is not None and require_iss and "iss" not in query:
+        raise InteractionRequired(
+            "browser login rejected: the provider sends iss with its redirects and this "
+            "one has none (RFC 9207; a redirect from another provider?)"
         )
     code = query.get("code")
     if not code:

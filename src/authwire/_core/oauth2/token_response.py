@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
 from authwire._core.http import HttpResponse, parse_retry_after
 from authwire._core.redact import Secret, redact_text, redact_url, snippet
-from authwire._core.token import Token, decode_jwt_claims
+from authwire._core.token import Token, decode_jwt_claims, unusable_type_reason
 from authwire._log import logger
 from authwire.errors import InvalidTokenResponse, TokenRequestError
 
@@ -111,6 +111,7 @@ def parse_token_response(
     received_at: float,
     url: str,
     secrets: Sequence[str | Secret[str]] = (),
+    token_types: Collection[str] = ("Bearer",),
 ) -> Token:
     """The ``Token`` in ``response``, or the typed error it amounts to.
 
@@ -121,10 +122,14 @@ def parse_token_response(
         url: The token endpoint, for error messages (redacted before use).
         secrets: Values that must not appear in an error (the client secret, the
             refresh token sent, a password).
+        token_types: The ``token_type`` values the caller can use, compared without
+            case. Default ``("Bearer",)``; add ``"DPoP"`` when the request carried a
+            DPoP proof. A missing ``token_type`` is read as Bearer.
 
     Raises:
         TokenRequestError: For an HTTP error status, or a success status with an ``error``.
-        InvalidTokenResponse: For a body that is not a usable token response.
+        InvalidTokenResponse: For a body that is not a usable token response, including
+            a ``token_type`` not in ``token_types`` (RFC 6749 section 7.1).
     """
     where = redact_url(url)
     status = response.status
@@ -154,14 +159,20 @@ def parse_token_response(
     elif not isinstance(data, dict):
         reason = f"expected a JSON object, got JSON {type(data).__name__}"
     else:
-        reason = _read_token(data, received_at, where)
+        reason = _read_token(data, received_at, where, token_types, secrets)
     del data
     if isinstance(reason, Token):
         return reason
     raise InvalidTokenResponse(reason=reason, url=where, status=status, snippet=excerpt)
 
 
-def _read_token(data: dict[str, Any], received_at: float, where: str) -> Token | str:
+def _read_token(
+    data: dict[str, Any],
+    received_at: float,
+    where: str,
+    token_types: Collection[str],
+    secrets: Sequence[str | Secret[str]],
+) -> Token | str:
     """The ``Token`` in a decoded success body, or why there is none."""
     access_token = data.get("access_token")
     if not isinstance(access_token, str) or not access_token:
@@ -169,6 +180,8 @@ def _read_token(data: dict[str, Any], received_at: float, where: str) -> Token |
     token_type = data.get("token_type", "Bearer")
     if not isinstance(token_type, str) or not token_type:
         return "token_type is not a string"
+    if token_type.lower() not in {t.lower() for t in token_types}:
+        return unusable_type_reason(redact_text(token_type, secrets))
 
     expires_at: float | None = None
     if "expires_in" in data and data["expires_in"] is not None:

@@ -13,7 +13,8 @@ from typing import Protocol
 
 from authwire._core.flow import Attempt, Call, SchemeFlow
 from authwire._core.schemes.base import AuthScheme, RequestInfo
-from authwire._core.token import Token
+from authwire._core.token import Token, unusable_type_reason
+from authwire.errors import InvalidTokenResponse
 
 __all__ = ["BearerAuth", "TokenSource"]
 
@@ -49,8 +50,13 @@ class BearerAuth(AuthScheme):
         source: The credential that provides tokens.
         header: The header to put the token in. Default ``Authorization``.
         prefix: What precedes the token in the header. ``None`` (default) uses ``Bearer``
-            (``DPoP`` for DPoP-bound tokens); ``""`` sends the bare token, as some vendor
-            APIs expect in their own headers.
+            and refuses a token of any other type (a ``DPoP`` token needs ``dpop=True``);
+            ``""`` sends the bare token, as some vendor APIs expect in their own headers;
+            any other value is sent as given, whatever the token's type.
+
+    Raises:
+        InvalidTokenResponse: When sending, with ``prefix=None``, for a token whose
+            ``token_type`` is not ``Bearer`` (RFC 6749 section 7.1).
     """
 
     requires_secure = True
@@ -72,7 +78,9 @@ class BearerAuth(AuthScheme):
         """The attempt that sends ``token``."""
         prefix = self.prefix
         if prefix is None:
-            prefix = "DPoP" if token.token_type == "DPoP" else "Bearer"
+            if token.token_type != "Bearer":  # Token spells Bearer canonically
+                raise InvalidTokenResponse(reason=unusable_type_reason(token.token_type))
+            prefix = "Bearer"
         value = f"{prefix} {token.access_token}" if prefix else token.access_token
         return Attempt(headers={self.header: value}, state=token)
 

@@ -17,6 +17,8 @@ from authwire._core.http import Headers, HttpRequest, HttpResponse
 from authwire._core.oauth2.client_auth import AuthMethod, ClientAuth
 from authwire._core.oauth2.device import (
     DEVICE_GRANT,
+    MAX_CODE_LIFETIME,
+    MIN_INTERVAL,
     DeviceAuthorization,
     device_code_flow,
     parse_device_authorization_response,
@@ -161,6 +163,77 @@ def test_stops_when_the_code_expires_locally() -> None:
     with pytest.raises(InteractionRequired, match="expired"):
         run()
     assert polls == 2  # at 5 s and 10 s; at 15 s the code is gone
+
+
+def run_pending(clock: FakeClock, codes: dict[str, Any]) -> tuple[list[float], int]:
+    """Answer every poll with authorization_pending until the flow ends; (waits, polls).
+
+    The flow must end with ``InteractionRequired`` (the code expired); a flow that polled
+    more than 10,000 times fails the test instead of running on.
+    """
+    flow, _, waits = start(clock, codes)
+    polls = 0
+
+    def run() -> None:
+        nonlocal polls
+        request = poll(flow, clock, waits, None)
+        while polls < 10_000:
+            assert isinstance(request, HttpRequest)
+            polls += 1
+            request = poll(flow, clock, waits, error("authorization_pending"))
+
+    with pytest.raises(InteractionRequired, match="expired"):
+        run()
+    return waits, polls
+
+
+@pytest.mark.parametrize(
+    ("interval", "expires_in", "waits", "polls"),
+    [
+        (10**9, 2, [2.0], 0),  # was: one wait of 10**9 s (never returns)
+        (1e300, 2, [2.0], 0),  # was: time.sleep(1e300) -> OverflowError; a hang on asyncio
+        ("1e300", 2, [2.0], 0),  # numbers as strings are read the same way
+        (0.001, 2, [1.0, 1.0], 1),  # was: 2,000 polls in 2 s
+        (1e300, 1e300, [MAX_CODE_LIFETIME], 0),  # the code's lifetime is capped too
+        (5, -30, [], 0),  # a code born expired is not polled
+    ],
+)
+def test_server_timing_is_bounded(
+    interval: Any, expires_in: Any, waits: list[float], polls: int
+) -> None:
+    """Every wait lies in [1 s, time left on the code]; the code's end stops the flow."""
+    clock = FakeClock()
+    got = run_pending(clock, {**CODES, "interval": interval, "expires_in": expires_in})
+    assert got == (waits, polls)
+
+
+def test_slow_down_is_bounded_by_the_code_expiry() -> None:
+    """slow_down adds 5 s, but no wait runs past the code's expiry (then it stops)."""
+    clock = FakeClock()
+    flow, _, waits = start(clock, {**CODES, "interval": 1, "expires_in": 12})
+    request = poll(flow, clock, waits, None)  # first poll at 1 s
+    request = poll(flow, clock, waits, error("slow_down"))  # next at 1 + 6 = 7 s
+    assert isinstance(request, HttpRequest)
+    with pytest.raises(InteractionRequired, match="expired"):
+        poll(flow, clock, waits, error("slow_down"))  # 11 s would pass 12 s: wait 5, stop
+    assert waits == [1.0, 6.0, 5.0]
+
+
+@given(
+    interval=st.one_of(json_values, st.floats(allow_nan=True, allow_infinity=True)),
+    expires_in=st.one_of(json_values, st.floats(allow_nan=True, allow_infinity=True)),
+)
+def test_any_server_timing_ends_in_bounded_time_and_polls(interval: Any, expires_in: Any) -> None:
+    """Whatever interval and expires_in say, the flow stops within the lifetime cap, waiting
+    at least MIN_INTERVAL between polls (only the last wait, up to the expiry, is shorter)."""
+    clock = FakeClock()
+    begun = clock()
+    codes = {**CODES, "interval": interval, "expires_in": expires_in}
+    codes = json.loads(json.dumps(codes))  # what a server can actually send
+    waits, polls = run_pending(clock, codes)
+    assert clock() - begun <= MAX_CODE_LIFETIME
+    assert all(w >= MIN_INTERVAL for w in waits[:-1])
+    assert polls <= MAX_CODE_LIFETIME / MIN_INTERVAL
 
 
 def test_other_errors_propagate() -> None:

@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl
 import jwt
 import pytest
 
-from authwire import DPoPKey, RetryPolicy, Secret, Token, TokenRequestError
+from authwire import DPoPKey, InvalidTokenResponse, RetryPolicy, Secret, Token, TokenRequestError
 from authwire._core.flow import Attempt, Call
 from authwire._core.http import Headers, HttpRequest, HttpResponse
 from authwire._core.oauth2.assertion import load_signing_key
@@ -69,7 +69,7 @@ def test_htu_drops_query_and_fragment() -> None:
     assert htu_of("https://a.example:8443/p/q?x=1#f") == "https://a.example:8443/p/q"
 
 
-def endpoint(key: DPoPKey, **client: Any) -> TokenEndpoint:
+def endpoint(key: DPoPKey | None, **client: Any) -> TokenEndpoint:
     return TokenEndpoint(TOKEN_URL, ClientAuth("svc", Secret("svc-secret"), **client), dpop=key)
 
 
@@ -199,3 +199,45 @@ def test_bearer_token_is_sent_as_bearer() -> None:
     flow = DPoPAuth(source, DPoPKey(), lambda: NOW).auth_flow(RequestInfo("GET", URL))
     attempt = step(flow, first=True)
     assert dict(attempt.headers) == {"Authorization": "Bearer plain"}
+
+
+@pytest.mark.parametrize("token_type", ["MAC", "N_A", "pop"])
+def test_a_token_of_another_type_is_refused(token_type: str) -> None:
+    """Neither Bearer nor DPoP: refused with InvalidTokenResponse, not sent at all."""
+    source = Source(Token(access_token="other-secret", token_type=token_type))
+    flow = DPoPAuth(source, DPoPKey(), lambda: NOW).auth_flow(RequestInfo("GET", URL))
+    with pytest.raises(InvalidTokenResponse, match=f"token_type '{token_type}'") as info:
+        step(flow, first=True)
+    assert "other-secret" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("token_type", "dpop", "accepted"),
+    [
+        ("DPoP", True, "DPoP"),
+        ("dpop", True, "DPoP"),
+        ("Bearer", True, "Bearer"),
+        ("DPoP", False, None),  # a bound token without the key: no way to prove it
+        ("MAC", True, None),
+    ],
+)
+def test_token_endpoint_types_follow_the_key(
+    token_type: str, dpop: bool, accepted: str | None
+) -> None:
+    """DPoP answers are accepted only from a request that carried a DPoP proof."""
+    key = DPoPKey() if dpop else None
+    flow = token_flow(endpoint(key), "client_credentials", clock=lambda: NOW, retry=NO_RETRY)
+    next(flow)
+    answer = HttpResponse(
+        200,
+        Headers({"Content-Type": "application/json"}),
+        json.dumps({"access_token": "at-typed", "token_type": token_type}).encode(),
+        TOKEN_URL,
+    )
+    if accepted is None:
+        with pytest.raises(InvalidTokenResponse, match="token_type"):
+            flow.send(answer)
+        return
+    with pytest.raises(StopIteration) as stop:
+        flow.send(answer)
+    assert stop.value.value.token_type == accepted

@@ -16,7 +16,7 @@ from authwire._core.http import Headers, HttpRequest, HttpResponse
 from authwire._core.oauth2.client_auth import AuthMethod, ClientAuth
 from authwire._core.oauth2.grants import client_credentials_flow, refresh_token_flow
 from authwire._core.oauth2.token_request import TokenEndpoint
-from authwire.errors import TokenEndpointUnreachable
+from authwire.errors import InvalidTokenResponse, TokenEndpointUnreachable
 from authwire.testing import FakeClock
 
 URL = "https://login.example.com/oauth2/token"
@@ -191,3 +191,33 @@ def test_endpoint_echoing_the_request_leaks_nothing(
         flow.send(ok(echoed, 401))
     err = info.value
     planted_secrets.check(str(err), repr(err), err.snippet, err.error_description, others=["svc"])
+
+
+EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+
+
+@pytest.mark.parametrize(
+    ("grant", "token_type", "accepted"),
+    [
+        ("client_credentials", "N_A", False),
+        ("client_credentials", "MAC", False),
+        ("client_credentials", "DPoP", False),  # no DPoP key on this endpoint
+        ("client_credentials", "bearer", True),
+        (EXCHANGE, "N_A", True),  # RFC 8693 section 2.2.1: not an access token
+        (EXCHANGE, "MAC", False),
+    ],
+)
+def test_token_type_must_be_usable(
+    clock: FakeClock, grant: str, token_type: str, accepted: bool
+) -> None:
+    """Each grant accepts only the token types it can use (RFC 6749 section 7.1)."""
+    from authwire._core.oauth2.grants import token_flow
+
+    flow = token_flow(endpoint(), grant, clock=clock, retry=NO_RETRY)
+    next(flow)
+    answer = ok({"access_token": "at-typed", "token_type": token_type})
+    if accepted:
+        assert finish(flow, answer).access_token == "at-typed"
+        return
+    with pytest.raises(InvalidTokenResponse, match="token_type"):
+        flow.send(answer)

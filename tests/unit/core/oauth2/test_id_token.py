@@ -73,6 +73,34 @@ def test_each_claim_is_checked(
         check(id_token(key, **overrides), jwks_of(key), now=now)
 
 
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"iat": int(NOW) + 86_400}, "issued in the future"),
+        ({"nbf": int(NOW) + 86_400}, "not valid yet"),
+        ({"iat": int(NOW) + 61}, "issued in the future"),
+        ({"nbf": int(NOW) + 61}, "not valid yet"),
+        ({"iat": "yesterday"}, "iat is not a time"),
+        ({"iat": None}, "'iat' missing"),
+        ({"nbf": True}, "nbf is not a time"),
+        ({"nbf": 10**400}, "nbf is not a time"),
+    ],
+)
+def test_a_token_from_the_future_is_rejected(
+    key: rsa.RSAPrivateKey, overrides: dict[str, Any], reason: str
+) -> None:
+    """iat or nbf more than the 60 s leeway ahead (or not a time) is rejected."""
+    with pytest.raises(InvalidTokenResponse, match=reason):
+        check(id_token(key, **overrides), jwks_of(key))
+
+
+@pytest.mark.parametrize("claim", ["iat", "nbf"])
+def test_iat_and_nbf_use_leeway(key: rsa.RSAPrivateKey, claim: str) -> None:
+    """Up to 60 s of clock skew ahead on iat or nbf is tolerated."""
+    token = id_token(key, **{claim: int(NOW) + 60})
+    assert check(token, jwks_of(key))["sub"] == "alice"
+
+
 def test_expiry_uses_leeway(key: rsa.RSAPrivateKey) -> None:
     """Up to 60 s past exp is tolerated (clock skew)."""
     assert check(id_token(key), jwks_of(key), now=NOW + 300 + 59)["sub"] == "alice"

@@ -92,6 +92,37 @@ def test_bad_redirects_are_rejected(query: dict[str, str | None], message: str) 
         parse_authorization_response(filled, request, issuer="https://login.example.com")
 
 
+@pytest.mark.parametrize(
+    ("iss", "require_iss", "accepted"),
+    [
+        (None, True, False),  # RFC 9207 section 2.4: advertised, so a missing iss is refused
+        (None, False, True),  # not advertised: older providers send none
+        ("https://login.example.com", True, True),
+        ("https://login.example.com/", True, True),  # the trailing-slash spelling
+        ("https://evil.example", True, False),
+        ("https://evil.example", False, False),
+    ],
+)
+def test_iss_required_when_the_provider_advertises_it(
+    iss: str | None, require_iss: bool, accepted: bool
+) -> None:
+    """With require_iss a redirect without iss is rejected; a matching iss always passes."""
+    request = build_authorization_url(
+        AUTHZ, client_id="c", redirect_uri="http://127.0.0.1:1/callback", scope=None
+    )
+    query = {"code": "abc", "state": request.state}
+    if iss is not None:
+        query["iss"] = iss
+    parse = lambda: parse_authorization_response(  # noqa: E731
+        query, request, issuer="https://login.example.com", require_iss=require_iss
+    )
+    if accepted:
+        assert parse() == "abc"
+    else:
+        with pytest.raises(InteractionRequired, match="RFC 9207"):
+            parse()
+
+
 @given(
     st.dictionaries(
         st.sampled_from(["code", "state", "error", "error_description", "iss", "x"]),

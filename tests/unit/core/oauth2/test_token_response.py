@@ -74,6 +74,42 @@ def test_lenient_but_safe_readings(body: dict[str, Any], field: str, expected: o
     assert getattr(parse(response(200, body)), field) == expected
 
 
+@pytest.mark.parametrize("token_type", ["MAC", "mac", "N_A", "pop", "DPoP", "dpop", "Basic"])
+def test_a_token_type_not_understood_is_refused(token_type: str) -> None:
+    """RFC 6749 section 7.1: MAC, N_A, pop and DPoP (unless asked for) are refused by name."""
+    with pytest.raises(InvalidTokenResponse, match="token_type") as info:
+        parse(response(200, {"access_token": "at-mac-secret", "token_type": token_type}))
+    assert token_type[:3] in info.value.reason
+    assert "at-mac-secret" not in str(info.value.reason)
+
+
+@pytest.mark.parametrize("token_type", ["Bearer", "bearer", "BEARER", "bEaReR"])
+def test_bearer_in_any_case_is_accepted(token_type: str) -> None:
+    """token_type is case-insensitive (RFC 6749 section 5.1) and stored as ``Bearer``."""
+    token = parse(response(200, {"access_token": "at", "token_type": token_type}))
+    assert token.token_type == "Bearer"
+
+
+def test_accepted_token_types_are_the_callers() -> None:
+    """token_types= widens what is accepted (DPoP with a key, N_A for token exchange)."""
+    for token_type in ("DPoP", "N_A"):
+        body = {"access_token": "at", "token_type": token_type}
+        token = parse_token_response(
+            response(200, body), received_at=NOW, url=URL, token_types=("Bearer", token_type)
+        )
+        assert token.token_type == token_type
+
+
+def test_a_refused_token_type_echoing_a_secret_is_redacted() -> None:
+    """A token_type that repeats the client secret does not carry it into the error."""
+    with pytest.raises(InvalidTokenResponse) as info:
+        parse(
+            response(200, {"access_token": "at", "token_type": "cs-123456789"}),
+            secrets=("cs-123456789",),
+        )
+    assert_no_secret(info.value, "cs-123456789")
+
+
 def test_expiry_falls_back_to_the_jwt_exp_claim() -> None:
     """Without ``expires_in``, ``exp`` of a JWT access token gives the expiry."""
     from authwire.testing import make_jwt

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from authwire import BearerAuth, StaticToken, Token
+from authwire import BearerAuth, InvalidTokenResponse, StaticToken, Token
 from authwire._core.flow import Attempt, SyncStepper
 from authwire._core.http import HttpResponse
 from authwire._core.schemes.base import RequestInfo
@@ -151,14 +151,46 @@ def test_fast_attempt_is_reused_for_the_same_token() -> None:
 
 
 def test_custom_header_and_prefix() -> None:
-    """header= and prefix= place the token elsewhere; DPoP tokens get the DPoP prefix."""
+    """header= and prefix= place the token elsewhere; an explicit prefix is sent as given."""
     raw = BearerAuth(StaticToken("t1"), header="X-Auth-Token", prefix="")
     assert dict(raw.attempt_for(Token("t1")).headers) == {"X-Auth-Token": "t1"}
     assert raw.header_names == frozenset({"x-auth-token"})
-    dpop = BearerAuth(StaticToken("t2"))
-    assert dict(dpop.attempt_for(Token("t2", token_type="DPoP")).headers) == {
-        "Authorization": "DPoP t2"
+    okta = BearerAuth(StaticToken("t2"), prefix="SSWS")
+    assert dict(okta.attempt_for(Token("t2", token_type="MAC")).headers) == {
+        "Authorization": "SSWS t2"
     }
+
+
+@pytest.mark.parametrize("token_type", ["DPoP", "dpop", "MAC", "N_A", "pop", "Basic"])
+def test_a_token_of_another_type_is_not_sent_as_bearer(token_type: str) -> None:
+    """RFC 6749 section 7.1: a MAC, N_A or unbound DPoP token is refused, never sent as Bearer."""
+    scheme = BearerAuth(StaticToken("t3"))
+    with pytest.raises(InvalidTokenResponse, match="token_type") as info:
+        scheme.attempt_for(Token("t3-secret", token_type=token_type))
+    assert "t3-secret" not in str(info.value)
+    if token_type.lower() == "dpop":
+        assert "dpop=True" in str(info.value)
+
+
+@pytest.mark.parametrize("given", ["Bearer", "bearer", "BEARER"])
+def test_bearer_is_case_insensitive(given: str) -> None:
+    """``bearer`` in any case is sent as ``Bearer``."""
+    scheme = BearerAuth(StaticToken("t4"))
+    assert scheme.attempt_for(Token("t4", token_type=given)).headers == {
+        "Authorization": "Bearer t4"
+    }
+
+
+@pytest.mark.parametrize(
+    ("token_type", "sent"),
+    [("Bearer", "Bearer t5"), ("SSWS", "SSWS t5"), ("DPoP", "DPoP t5"), ("token", "token t5")],
+)
+def test_static_token_type_is_sent_as_the_user_gave_it(token_type: str, sent: str) -> None:
+    """StaticToken(token_type=...) is the user's word: sent as ``<type> <token>``."""
+    cred = StaticToken("t5", token_type=token_type)
+    scheme = cred.as_scheme()
+    assert isinstance(scheme, BearerAuth)
+    assert scheme.attempt_for(cred.get_token()).headers == {"Authorization": sent}
 
 
 def test_repr_hides_the_token() -> None:
