@@ -131,9 +131,15 @@ async def wait_event(
             loop.call_soon_threadsafe(resolve)
 
     subscribe(wake_asyncio)
-    with contextlib.suppress(TimeoutError):
-        # shield: a timeout must not cancel the future the waking thread resolves.
-        await asyncio.wait_for(asyncio.shield(future), timeout)
+    # The timeout resolves the same future: one timer per waiter, and none of the extra
+    # tasks and futures of ``wait_for``/``shield`` (which a thousand waiters woken at
+    # once would pay for on the loop).
+    timer = None if timeout is None else loop.call_later(max(timeout, 0.0), resolve)
+    try:
+        await future
+    finally:
+        if timer is not None:
+            timer.cancel()
     return done.is_set()
 
 
