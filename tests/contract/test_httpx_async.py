@@ -32,6 +32,8 @@ from tests.servers.token_server import TokenServer
 import authwire.httpx
 from authwire._core.schemes.base import AuthLike
 
+make_handler = httpx_sync.make_handler  # the contract's MakeHandler: an httpx.Auth
+
 pytestmark = pytest.mark.integration
 
 
