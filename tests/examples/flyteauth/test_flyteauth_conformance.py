@@ -10,7 +10,7 @@ Against the loopback token server (``/token`` and the bearer-protected ``/api``)
 | ``send()`` on a 401: refresh, retry (once) | ``test_401_refreshes_and_retries_once`` |
 | a POST body is sent whole on the retry | ``test_401_retry_resends_the_body`` |
 | mounted on the SDK's ``requests.Session`` | ``test_send_adds_the_header`` (``get_session``) |
-| ``HTTPAdapter``'s methods (``add_headers``, ``close``... all eleven) | ``test_http_adapter_methods`` |
+| the eleven ``HTTPAdapter`` methods (``close``...) | ``test_http_adapter_methods`` |
 """
 
 from __future__ import annotations
