@@ -44,7 +44,6 @@ loopback token server and, for Kerberos, the real KDC and Apache.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -225,23 +224,22 @@ def test_check_hostname_with_host_header(
 
 
 @pytest.mark.parametrize("tls_server", [True], indirect=True)
-def test_cert_is_presented(tls: TLS, tls_server: _TLSServer) -> None:
+def test_cert_is_presented(
+    tls: TLS, tls_server: _TLSServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``cert=`` and ``EsriPKIAuth(cert)``: the certificate is presented in the handshake."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls.ca_file))
     pair = (str(tls.cert_file), str(tls.key_file))
     options: dict[str, Any] = {"retries": 0, "check_hostname": False}
     options["headers"] = {"Host": "api.example.test"}
-    os.environ["REQUESTS_CA_BUNDLE"] = str(tls.ca_file)
-    try:
-        with EsriSession(cert=pair, **options) as session:
-            assert session.cert == pair
-            assert session.get(_https(tls_server)).status_code == 200
-        with EsriSession(auth=EsriPKIAuth(pair), **options) as session:
-            assert session.auth.token is None
-            assert session.get(_https(tls_server)).status_code == 200
-        with EsriSession(**options) as session, pytest.raises(requests.exceptions.SSLError):
-            session.get(_https(tls_server))
-    finally:
-        del os.environ["REQUESTS_CA_BUNDLE"]
+    with EsriSession(cert=pair, **options) as session:
+        assert session.cert == pair
+        assert session.get(_https(tls_server)).status_code == 200
+    with EsriSession(auth=EsriPKIAuth(pair), **options) as session:
+        assert session.auth.token is None
+        assert session.get(_https(tls_server)).status_code == 200
+    with EsriSession(**options) as session, pytest.raises(requests.exceptions.SSLError):
+        session.get(_https(tls_server))
 
 
 def test_properties(vendor: VendorServer) -> None:
