@@ -35,7 +35,6 @@ import httpx
 from authwire._core.flow import AsyncStepper, Attempt, SyncStepper, Verdict
 from authwire._core.origin import OriginGuard
 from authwire._core.schemes.base import AuthLike, as_scheme
-from authwire._core.schemes.foreign import foreign_parts
 from authwire._log import logger
 from authwire.errors import ConfigurationError
 from authwire.httpx._convert import (
@@ -172,7 +171,8 @@ class Auth(httpx.Auth):
             from authwire.tls._certificate import refuse_in_auth
 
             refuse_in_auth(self.scheme, "authwire.httpx.Auth")
-        foreign = foreign_parts(self.scheme)
+        module = sys.modules.get("authwire._core.schemes.foreign")  # loaded by any chain with one
+        foreign = module.foreign_parts(self.scheme) if module is not None else ()
         for part in foreign:
             if part.kind != "httpx":
                 raise ConfigurationError(
@@ -180,10 +180,7 @@ class Auth(httpx.Auth):
                     "authenticate httpx requests (it works on requests' PreparedRequest); use "
                     "an authwire scheme, an httpx.Auth, or authwire.Session for requests"
                 )
-        self._foreign: tuple[httpx.Auth, ...] = tuple(
-            part.handler  # type: ignore[misc]
-            for part in foreign
-        )
+        self._foreign: tuple[httpx.Auth, ...] = tuple(part.handler for part in foreign)
         self.guard = OriginGuard(
             origins, allow_insecure=allow_insecure, requires_secure=self.scheme.requires_secure
         )

@@ -27,8 +27,6 @@ from requests.utils import rewind_body
 from authwire._core.flow import Attempt, SyncStepper, Verdict
 from authwire._core.origin import OriginGuard
 from authwire._core.schemes.base import AuthLike, as_scheme
-from authwire._core.schemes.combined import CombinedAuth
-from authwire._core.schemes.foreign import ForeignAuth, foreign_parts
 from authwire._log import logger
 from authwire.errors import ConfigurationError
 from authwire.requests._convert import (
@@ -47,6 +45,15 @@ _now = time.time  # one global look-up on the hot path, not two
 _CERTIFICATES = "authwire.tls._certificate"
 
 Send = Callable[..., requests.Response]
+
+#: The module of ``ForeignAuth``: no chain holds a foreign handler before it is loaded.
+_FOREIGN = "authwire._core.schemes.foreign"
+
+
+def _foreign_parts(scheme: Any) -> tuple[Any, ...]:
+    """The chain's foreign handlers (a ``ForeignAuth`` each), without importing their module."""
+    module = sys.modules.get(_FOREIGN)
+    return module.foreign_parts(scheme) if module is not None else ()
 
 
 class _Exchange:
@@ -150,7 +157,7 @@ class Auth(requests.auth.AuthBase):
             from authwire.tls._certificate import refuse_in_auth
 
             refuse_in_auth(self.scheme, "authwire.requests.Auth")
-        self._foreign = foreign_parts(self.scheme)
+        self._foreign = _foreign_parts(self.scheme)
         for part in self._foreign:
             if part.kind != "requests":
                 raise ConfigurationError(
@@ -218,6 +225,9 @@ class Auth(requests.auth.AuthBase):
         if not self._foreign:
             apply_attempt(request, attempt)
             return
+        from authwire._core.schemes.combined import CombinedAuth
+        from authwire._core.schemes.foreign import ForeignAuth
+
         scheme = self.scheme
         parts = scheme.parts if isinstance(scheme, CombinedAuth) else (scheme,)
         states = attempt.state
