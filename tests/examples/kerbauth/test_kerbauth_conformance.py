@@ -65,12 +65,18 @@ def test_requests_api(kerberos: KerberosSite) -> None:
 def test_failure_returns_the_401(
     kerberos: KerberosSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Without a ticket the caller gets the 401 after one request, no exception."""
+    """Without a ticket the caller gets the 401, no exception and no loop.
+
+    One request, or two when SPNEGO can offer NTLM instead (another suite may have
+    configured gss-ntlmssp in this process); never more.
+    """
     monkeypatch.setenv("KRB5CCNAME", f"FILE:{tmp_path / 'empty'}")
     mark = kerberos.log_mark()
     r = requests.get(kerberos.url("/krb/"), auth=HTTPKerberosAuth(), timeout=10)
     assert r.status_code == 401
-    assert kerberos.statuses(mark, 1) == [401]
+    statuses = kerberos.statuses(mark, 1)
+    assert set(statuses) == {401}
+    assert len(statuses) <= 2
 
 
 def test_required_is_the_default(kerberos: KerberosSite) -> None:
