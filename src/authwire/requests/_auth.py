@@ -259,7 +259,7 @@ class Auth(requests.auth.AuthBase):
     def _strip_added(self, request: requests.PreparedRequest) -> None:
         """Remove what the chain added: its schemes' headers and parameters, its handlers'."""
         strip_added(request, self.scheme)
-        for name in self._foreign_headers:
+        for name in tuple(self._foreign_headers):  # a snapshot: other threads may add
             request.headers.pop(name, None)
 
     # -- after the response ------------------------------------------------------------
