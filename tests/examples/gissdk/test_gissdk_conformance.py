@@ -30,14 +30,14 @@ loopback token server and, for Kerberos, the real KDC and Apache.
 | ``EsriBasicAuth`` (``token`` is None) | ``test_basic_auth`` |
 | ``EsriBuiltInAuth`` (``token``, 401 re-login, ``suspend``) | ``test_built_in_auth`` |
 | ``EsriGenTokenAuth`` (``expiration``, ``time_out``, ``token()``...) | ``test_gen_token_auth`` |
-| ``EsriHttpNtlmAuth`` (``send_cbt``) | ``test_ntlm_and_kerberos_handlers_map`` |
+| ``EsriHttpNtlmAuth`` (``send_cbt``) | ``test_ntlm_against_apache``, ``..._handlers_map`` |
 | ``EsriHttpResponseError(message)`` | ``test_http_response_error`` |
 | ``EsriKerberosAuth`` | ``test_kerberos_handler_against_kdc`` (integration) |
 | ``EsriNotebookAuth`` (``token`` get/set) | ``test_notebook_and_user_token_auth`` |
 | ``EsriOAuth2Auth`` (app login) | ``test_oauth2_app_login`` |
 | ``EsriPKIAuth`` | ``test_cert_is_presented`` |
 | ``EsriUserTokenAuth`` (401 returned) | ``test_notebook_and_user_token_auth`` |
-| ``EsriWindowsAuth`` | ``test_ntlm_and_kerberos_handlers_map`` |
+| ``EsriWindowsAuth`` | ``test_kerberos_handler_against_kdc`` (integration) |
 | ``GIS(url, username, password)``, ``gis.session.auth.token`` | ``test_gis_entry`` |
 | ``ArcGISProAuth``, ``EsriPKCEAuth``, ``portal_auth``... | README: not honoured |
 """
@@ -66,7 +66,7 @@ from gissdk import (
     EsriUserTokenAuth,
     EsriWindowsAuth,
 )
-from tests.integration._kerberos import KerberosSite, kerberos
+from tests.integration._kerberos import NTLM_PASSWORD, KerberosSite, kerberos
 from tests.integration.test_session import TLS, _https, _TLSServer, tls, tls_server
 from tests.servers.token_server import CLIENT_ID, CLIENT_SECRET, TokenServer
 from tests.servers.vendor_server import PASSWORD, USER, VendorServer
@@ -425,10 +425,22 @@ def test_ntlm_and_kerberos_handlers_map() -> None:
 
 
 def test_kerberos_handler_against_kdc(kerberos: KerberosSite) -> None:
-    """``EsriKerberosAuth()`` authenticates to Apache mod_auth_gssapi with the ticket cache."""
-    with EsriSession(auth=EsriKerberosAuth(), retries=0) as session:
-        response = session.get(kerberos.url("/krb/index.html"))
-    assert response.status_code == 200
+    """``EsriKerberosAuth()`` and ``EsriWindowsAuth()`` log in to Apache with the ticket."""
+    for handler in (EsriKerberosAuth(), EsriWindowsAuth()):
+        with EsriSession(auth=handler, retries=0) as session:
+            response = session.get(kerberos.url("/krb/"))
+        assert response.status_code == 200
+        assert response.headers["X-Remote-User"] == kerberos.principal
+
+
+def test_ntlm_against_apache(kerberos: KerberosSite) -> None:
+    """``EsriHttpNtlmAuth`` completes the NTLM handshake with Apache (gss-ntlmssp)."""
+    handler = EsriHttpNtlmAuth("TESTDOM\\alice", NTLM_PASSWORD)
+    with EsriSession(auth=handler, retries=0) as session:
+        assert session.get(kerberos.url("/ntlm/")).status_code == 200
+    wrong = EsriHttpNtlmAuth("TESTDOM\\alice", "wrong-pw-9e2")
+    with EsriSession(auth=wrong, retries=0) as session:
+        assert session.get(kerberos.url("/ntlm/")).status_code == 401
 
 
 def test_http_response_error() -> None:
