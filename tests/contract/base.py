@@ -108,6 +108,18 @@ class ContractClient(Protocol):
         ...
 
 
+class MakeHandler(Protocol):
+    """The client library's own auth handler (``requests.auth.AuthBase``, ``httpx.Auth``).
+
+    Each integration's file provides it as the ``make_handler`` fixture: a handler that
+    sets ``header: value`` on every request it sees and counts them in ``.calls``.
+    """
+
+    def __call__(self, header: str, value: str) -> Any:
+        """A handler setting ``header`` to ``value``."""
+        ...
+
+
 class MakeClient(Protocol):
     """The hook each integration provides (as the ``make_client`` fixture)."""
 
@@ -981,6 +993,86 @@ class IntegrationContract:
         assert server.count("api_401") == 1
         assert server.count("token") == 2
         assert server.count("GET /both") == 3
+
+    # -- the client library's own handlers in a ``+`` chain ---------------------------------
+
+    def test_foreign_handler_joins_a_chain(
+        self, server: TokenServer, make_client: MakeClient, make_handler: MakeHandler
+    ) -> None:
+        """``ApiKey(...) + MyHandler()`` sends both parts' headers, once each request."""
+        handler = make_handler("X-Signed", "by-handler")
+        key = server.state.api_key
+        client = make_client(ApiKey(key, header="X-API-Key") + handler, origin=server.url)
+        for _ in range(2):
+            assert client.request("GET", f"{server.url}/echo").status == 200
+        for seen in server.state.seen:
+            assert seen["headers"]["x-signed"] == "by-handler"
+            assert seen["headers"]["x-api-key"] == key
+        assert handler.calls == 2
+
+    def test_foreign_handler_first_in_a_chain(
+        self, server: TokenServer, make_client: MakeClient, make_handler: MakeHandler
+    ) -> None:
+        """``MyHandler() + credential``: the handler may come first; a 401 still replays."""
+        handler = make_handler("X-Signed", "by-handler")
+        client = make_client(handler + make_credential(server), origin=server.url)
+        assert client.request("GET", f"{server.url}/api").status == 200
+        server.revoke_all()
+        assert client.request("GET", f"{server.url}/api").status == 200
+        assert server.count("token") == 2
+        assert server.count("GET /api") == 3
+
+    def test_foreign_handler_headers_stripped_on_cross_origin_redirect(
+        self,
+        server: TokenServer,
+        other: TokenServer,
+        make_client: MakeClient,
+        make_handler: MakeHandler,
+    ) -> None:
+        """A redirect to another origin carries neither the handler's headers nor authwire's."""
+        key = server.state.api_key
+        chain = ApiKey(key, header="X-API-Key") + make_handler("X-Signed", "by-handler")
+        client = make_client(chain, origin=server.url)
+        reply = client.request("GET", f"{server.url}/redirect?to={other.url}/echo")
+        assert reply.status == 200
+        (seen,) = other.state.seen
+        assert "x-signed" not in seen["headers"]
+        assert key not in json.dumps(seen)
+
+    def test_foreign_handler_headers_kept_on_same_origin_redirect(
+        self, server: TokenServer, make_client: MakeClient, make_handler: MakeHandler
+    ) -> None:
+        """A redirect within the origin keeps the handler's headers."""
+        chain = ApiKey(server.state.api_key) + make_handler("X-Signed", "by-handler")
+        client = make_client(chain, origin=server.url)
+        reply = client.request("GET", f"{server.url}/redirect?to={server.url}/echo")
+        assert reply.status == 200
+        (seen,) = server.state.seen
+        assert seen["headers"]["x-signed"] == "by-handler"
+
+    def test_foreign_handler_bound_to_the_origin(
+        self,
+        server: TokenServer,
+        other: TokenServer,
+        make_client: MakeClient,
+        make_handler: MakeHandler,
+    ) -> None:
+        """The chain is bound to its origin: elsewhere the handler never runs, nothing is sent.
+
+        An ``Auth`` refuses the other origin (``InsecureTransportError``); an adapter
+        mounted on the origin is not used for it at all.
+        """
+        handler = make_handler("X-Signed", "by-handler")
+        key = server.state.api_key
+        client = make_client(ApiKey(key) + handler, origin=server.url)
+        assert client.request("GET", f"{server.url}/echo").status == 200
+        try:
+            client.request("GET", f"{other.url}/echo")
+        except InsecureTransportError:
+            assert other.state.seen == []
+        assert handler.calls == 1
+        assert "x-signed" not in json.dumps(other.state.seen)
+        assert key not in json.dumps(other.state.seen)
 
 
 def check_single_flight(

@@ -41,6 +41,8 @@ from authwire import FileCache, KeyringCache, MemoryCache, RedisCache
 from authwire._core.schemes.base import AuthLike
 from authwire.caches.base import TokenCache
 
+make_handler = httpx_sync.make_handler  # the contract's MakeHandler: an httpx.Auth
+
 pytestmark = pytest.mark.integration
 
 

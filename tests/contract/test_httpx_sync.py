@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 from tests.contract.base import Body, IntegrationContract, MakeClient, Reply, open_body
+from tests.servers.token_server import TokenServer
 
 import authwire.httpx
 from authwire._core.schemes.base import AuthLike
@@ -104,3 +105,44 @@ class TestHttpxClient(IntegrationContract):
         yield make
         for client in clients:
             client.close()
+
+
+# -- the user's own httpx handlers in a chain ---------------------------------------------
+
+
+class HeaderAuth(httpx.Auth):
+    """A user's own httpx handler: sets one header, counts the requests it saw."""
+
+    def __init__(self, header: str, value: str) -> None:
+        self.header = header
+        self.value = value
+        self.calls = 0
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        self.calls += 1
+        request.headers[self.header] = self.value
+        yield request
+
+
+@pytest.fixture
+def make_handler() -> Callable[[str, str], HeaderAuth]:
+    """The ``MakeHandler`` of the contract: an ``httpx.Auth``."""
+    return HeaderAuth
+
+
+def test_httpx_digest_handler_answers_its_challenge_in_a_chain(server: TokenServer) -> None:
+    """httpx's own ``DigestAuth`` in a chain answers its 401 inside authwire's flow."""
+    chain = authwire.ApiKey("k-1") + httpx.DigestAuth("alice", "s3cret!")
+    with httpx.Client(auth=authwire.httpx.Auth(chain)) as client:
+        assert client.get(f"{server.url}/digest").status_code == 200
+        assert client.get(f"{server.url}/digest").status_code == 200
+    assert server.count("digest_ok") == 2
+
+
+def test_requests_handler_refused_in_an_httpx_chain() -> None:
+    """A ``requests.auth.AuthBase`` cannot run on an httpx request: a ``ConfigurationError``."""
+    import requests
+
+    chain = authwire.ApiKey("k-1") + requests.auth.HTTPBasicAuth("a", "b")
+    with pytest.raises(authwire.ConfigurationError, match=r"requests\.auth\.AuthBase"):
+        authwire.httpx.Auth(chain)

@@ -247,3 +247,92 @@ def test_other_origin_redirecting_back_not_answered(
     assert response.status_code == 401
     assert server.count("token") == 1
     assert server.count("api_401") == 1
+
+
+# -- the user's own requests handlers in a chain; the Session.auth setter -----------------
+
+
+class HeaderAuth(requests.auth.AuthBase):
+    """A user's own requests handler: sets one header, counts the requests it saw."""
+
+    def __init__(self, header: str, value: str) -> None:
+        self.header = header
+        self.value = value
+        self.calls = 0
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        self.calls += 1
+        request.headers[self.header] = self.value
+        return request
+
+
+@pytest.fixture
+def make_handler() -> Callable[[str, str], HeaderAuth]:
+    """The ``MakeHandler`` of the contract: a ``requests.auth.AuthBase``."""
+    return HeaderAuth
+
+
+def test_chain_parts_apply_in_order(server: TokenServer) -> None:
+    """On a header both set, the later part of the chain wins, whichever library wrote it."""
+    first = authwire.ApiKey("from-authwire", header="X-Who") + HeaderAuth("X-Who", "from-handler")
+    second = HeaderAuth("X-Who", "from-handler") + authwire.ApiKey("from-authwire", header="X-Who")
+    for chain, expected in ((first, "from-handler"), (second, "from-authwire")):
+        response = requests.get(
+            f"{server.url}/echo", auth=authwire.requests.Auth(chain), timeout=30
+        )
+        assert response.json()["headers"]["x-who"] == expected
+
+
+def test_requests_digest_handler_answers_its_challenge_in_a_chain(server: TokenServer) -> None:
+    """requests' own ``HTTPDigestAuth`` in a chain answers its 401 through its response hook."""
+    chain = authwire.ApiKey("k-1") + requests.auth.HTTPDigestAuth("alice", "s3cret!")
+    with authwire.Session(chain, retries=0) as session:
+        assert session.get(f"{server.url}/digest").status_code == 200
+    assert server.count("digest_ok") == 1
+
+
+def test_httpx_handler_refused_in_a_requests_chain() -> None:
+    """An ``httpx.Auth`` cannot run on a requests request: a ``ConfigurationError`` says so."""
+    import httpx
+
+    chain = authwire.ApiKey("k-1") + httpx.BasicAuth("a", "b")
+    with pytest.raises(authwire.ConfigurationError, match=r"httpx\.Auth"):
+        authwire.requests.Auth(chain)
+    with pytest.raises(authwire.ConfigurationError, match=r"httpx\.Auth"):
+        authwire.Session(chain)
+
+
+def test_session_auth_setter_accepts_a_credential(server: TokenServer) -> None:
+    """``s = authwire.Session(); s.auth = credential`` works as ``Session(credential)`` does."""
+    with authwire.Session(retries=0) as session:
+        session.auth = make_credential(server)
+        assert isinstance(session.auth, authwire.requests.Auth)
+        assert session.get(f"{server.url}/api").status_code == 200
+        assert session.get(f"{server.url}/api").status_code == 200
+    assert server.count("token") == 1
+
+
+def test_session_auth_setter_accepts_what_the_constructor_accepts(server: TokenServer) -> None:
+    """Scheme, chain with a handler, requests auth and ``None`` set; a tuple is refused."""
+    handler = HeaderAuth("X-Signed", "yes")
+    with authwire.Session(retries=0) as session:
+        session.auth = authwire.ApiKey(server.state.api_key, header="X-API-Key") + handler
+        seen = session.get(f"{server.url}/echo").json()["headers"]
+        assert (seen["x-api-key"], seen["x-signed"]) == (server.state.api_key, "yes")
+        session.auth = HeaderAuth("X-Plain", "1")
+        assert session.get(f"{server.url}/echo").json()["headers"]["x-plain"] == "1"
+        session.auth = None
+        assert "x-plain" not in session.get(f"{server.url}/echo").json()["headers"]
+        with pytest.raises(authwire.ConfigurationError, match="BasicAuth"):
+            session.auth = ("alice", "s3cret!")
+        with pytest.raises(authwire.ConfigurationError):
+            session.auth = object()
+
+
+def test_session_auth_setter_keeps_origin_binding(server: TokenServer, other: TokenServer) -> None:
+    """Credentials set after construction are bound to the session's ``origins=``."""
+    with authwire.Session(origins=server.url, retries=0) as session:
+        session.auth = authwire.ApiKey(server.state.api_key)
+        with pytest.raises(authwire.InsecureTransportError):
+            session.get(f"{other.url}/echo")
+    assert other.state.seen == []

@@ -213,6 +213,24 @@ def test_post_is_not_retried_unless_allowed(vendor: VendorServer) -> None:
     assert (vendor.count("flaky:p1"), vendor.count("flaky:p2")) == (1, 2)
 
 
+def test_post_retried_per_request_with_retry_true(vendor: VendorServer) -> None:
+    """``retry=True`` retries one POST; ``retry=False`` keeps a session that allows POST off."""
+    with authwire.Session(retries=3, backoff_factor=0) as session:
+        response = session.post(f"{vendor.url}/flaky", params={"key": "p3"}, retry=True)
+        assert response.status_code == 200
+        assert session.post(f"{vendor.url}/flaky", params={"key": "p4"}).status_code == 503
+        with pytest.raises(authwire.ConfigurationError):
+            session.post(f"{vendor.url}/flaky", retry="yes")
+    with authwire.Session(retries=3, backoff_factor=0, allowed_methods=["POST"]) as session:
+        response = session.post(f"{vendor.url}/flaky", params={"key": "p5"}, retry=False)
+        assert response.status_code == 503
+    assert (vendor.count("flaky:p3"), vendor.count("flaky:p4"), vendor.count("flaky:p5")) == (
+        2,
+        1,
+        1,
+    )
+
+
 def test_status_not_listed_is_not_retried(vendor: VendorServer) -> None:
     """A 500 is not retried when ``status_to_retry`` leaves it out."""
     with authwire.Session(retries=3, backoff_factor=0, status_to_retry={503}) as session:

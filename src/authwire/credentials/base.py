@@ -64,10 +64,10 @@ class Credential(abc.ABC):
         """The scheme that applies this credential: its token as a bearer token."""
         return BearerAuth(self)
 
-    def __add__(self, other: AuthLike) -> AuthScheme:
+    def __add__(self, other: AuthLike | object) -> AuthScheme:
         return self.as_scheme() + as_scheme(other)
 
-    def __radd__(self, other: AuthLike) -> AuthScheme:
+    def __radd__(self, other: AuthLike | object) -> AuthScheme:
         return as_scheme(other) + self.as_scheme()
 
 

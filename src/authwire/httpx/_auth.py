@@ -137,6 +137,12 @@ class Auth(httpx.Auth):
     every header authwire added. Secrets are refused over plain http except to loopback
     unless ``allow_insecure=True``.
 
+    A ``+`` chain may hold any ``httpx.Auth`` of one's own (``ApiKey(...) + MyAuth()``):
+    authwire's parts are attached first, then each handler's flow runs, in the chain's
+    order, over the request as prepared (a 401 goes to the handlers first, then to
+    authwire's parts). It runs only for the bound origins, and the headers it sets are
+    treated as authwire's: kept off redirect hops to other origins.
+
     Args:
         auth: A credential (sent as a bearer token), a scheme, or a ``+`` combination.
         origins: Origins the credentials may go to; default: the first request's.
@@ -144,7 +150,8 @@ class Auth(httpx.Auth):
 
     Raises:
         ConfigurationError: If ``auth`` holds a ``ClientCertificate``, which an auth object
-            cannot present (it travels in the TLS handshake); the message says what to use.
+            cannot present (it travels in the TLS handshake); the message says what to use;
+            or a ``requests.auth.AuthBase``, which cannot authenticate an httpx request.
 
     Example:
         >>> import httpx, authwire, authwire.httpx
@@ -164,6 +171,16 @@ class Auth(httpx.Auth):
             from authwire.tls._certificate import refuse_in_auth
 
             refuse_in_auth(self.scheme, "authwire.httpx.Auth")
+        module = sys.modules.get("authwire._core.schemes.foreign")  # loaded by any chain with one
+        foreign = module.foreign_parts(self.scheme) if module is not None else ()
+        for part in foreign:
+            if part.kind != "httpx":
+                raise ConfigurationError(
+                    f"{type(part.handler).__name__} is a requests.auth.AuthBase: it cannot "
+                    "authenticate httpx requests (it works on requests' PreparedRequest); use "
+                    "an authwire scheme, an httpx.Auth, or authwire.Session for requests"
+                )
+        self._foreign: tuple[httpx.Auth, ...] = tuple(part.handler for part in foreign)
         self.guard = OriginGuard(
             origins, allow_insecure=allow_insecure, requires_secure=self.scheme.requires_secure
         )
@@ -176,7 +193,7 @@ class Auth(httpx.Auth):
         # Whether redirect hops need an observer: to attach or strip those headers, or
         # to put back query parameters and cookies that httpx drops on every redirect
         # (it rebuilds the URL from Location and removes the Cookie header).
-        self._hops = bool(self._strip or self.scheme.param_names)
+        self._hops = bool(self._strip or self.scheme.param_names or self._foreign)
         # The last attempt and its part without withheld headers (worked out once).
         self._split: tuple[Attempt, Attempt] | None = None
 
@@ -193,11 +210,12 @@ class Auth(httpx.Auth):
         if getattr(user_trace, "_authwire", None) is self:
             extensions[_HOPS] = hops  # the request is sent again: a fresh state
             return hops
-        strip = self._strip
         allows = self.guard.allows
-        withheld = self._withheld
 
         def scrub(name: str, info: dict[str, Any]) -> None:
+            # Read at each hop: a chain's foreign handlers add names as they run.
+            strip = self._strip
+            withheld = self._withheld
             if name.endswith(_SEND_HEADERS):
                 core_request = info.get("request")
                 if core_request is None:
@@ -339,12 +357,135 @@ class Auth(httpx.Auth):
         logger.debug("%s from another origin returned as is", response.status_code)
         return False
 
+    # -- a chain's foreign httpx handlers ------------------------------------------------
+
+    def _withhold_foreign(self, request: httpx.Request, before: httpx.Headers) -> None:
+        """Treat the headers a foreign handler set on ``request`` as authwire's own.
+
+        ``Authorization`` stays (httpx strips it itself on a hop to another origin);
+        any other header is withheld like an API key's: moved into the request's hop
+        state, so the hop observers send it within the bound origins only.
+        """
+        added = {
+            name: value
+            for name, value in request.headers.items()
+            if name.lower() not in ("authorization", "cookie") and before.get(name) != value
+        }
+        if not added:
+            return
+        names = frozenset(name.lower() for name in added)
+        if not names <= self._withheld:
+            self._strip = self._strip | names
+            self._withheld = self._withheld | names
+            self._split = None
+        hops = request.extensions.get(_HOPS)
+        if not isinstance(hops, _Hops):
+            return  # a request of the handler's own making: it keeps what it set
+        attempt = hops.attempt or Attempt()
+        hops.attempt = Attempt(
+            headers={**attempt.headers, **added},
+            params=attempt.params,
+            cookies=attempt.cookies,
+            state=attempt.state,
+        )
+        for name in added:
+            del request.headers[name]
+
+    def _sync_foreign(
+        self, own: Generator[httpx.Request, httpx.Response, None]
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        """``own`` (authwire's flow) with each foreign handler's flow nested inside, in order.
+
+        Each request authwire's flow sends passes through the handlers' flows; a
+        response goes back up through them (the innermost first), and the one they end
+        on goes to authwire's flow.
+        """
+        try:
+            pending = next(own)
+        except StopIteration:
+            return
+        handlers = self._foreign
+        while True:
+            stack: list[Generator[httpx.Request, httpx.Response, None]] = []
+            while True:
+                while len(stack) < len(handlers):
+                    before = pending.headers.copy()
+                    flow = handlers[len(stack)].sync_auth_flow(pending)
+                    pending = next(flow)
+                    self._withhold_foreign(pending, before)
+                    stack.append(flow)
+                response = yield pending
+                while stack:
+                    before = response.request.headers.copy()
+                    try:
+                        pending = stack[-1].send(response)
+                    except StopIteration:
+                        stack.pop()
+                        continue
+                    self._withhold_foreign(pending, before)
+                    break
+                else:
+                    break  # every handler is done with this request
+            try:
+                pending = own.send(response)
+            except StopIteration:
+                return
+
+    async def _async_foreign(
+        self, own: AsyncGenerator[httpx.Request, httpx.Response]
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """``_sync_foreign`` for ``httpx.AsyncClient``."""
+        try:
+            pending = await own.__anext__()
+        except StopAsyncIteration:
+            return
+        handlers = self._foreign
+        while True:
+            stack: list[AsyncGenerator[httpx.Request, httpx.Response]] = []
+            while True:
+                while len(stack) < len(handlers):
+                    before = pending.headers.copy()
+                    flow = handlers[len(stack)].async_auth_flow(pending)
+                    pending = await flow.__anext__()
+                    self._withhold_foreign(pending, before)
+                    stack.append(flow)
+                response = yield pending
+                while stack:
+                    before = response.request.headers.copy()
+                    try:
+                        pending = await stack[-1].asend(response)
+                    except StopAsyncIteration:
+                        stack.pop()
+                        continue
+                    self._withhold_foreign(pending, before)
+                    break
+                else:
+                    break
+            try:
+                pending = await own.asend(response)
+            except StopAsyncIteration:
+                return
+
     # -- the flows ---------------------------------------------------------------------
 
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
         """The flow httpx runs for ``httpx.Client``."""
+        if self._foreign:
+            return self._sync_foreign(self._sync_flow(request))
+        return self._sync_flow(request)
+
+    def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """The flow httpx runs for ``httpx.AsyncClient`` (asyncio or trio)."""
+        if self._foreign:
+            return self._async_foreign(self._async_flow(request))
+        return self._async_flow(request)
+
+    def _sync_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """The flow of authwire's own parts, for ``httpx.Client``."""
         self.guard.check(str(request.url))
         hops = self._guard_hops(request, is_async=False) if self._hops else None
         position = body_position(request)
@@ -387,10 +528,10 @@ class Auth(httpx.Auth):
             response.read()
             _strip(response)
 
-    async def async_auth_flow(
+    async def _async_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        """The flow httpx runs for ``httpx.AsyncClient`` (asyncio or trio)."""
+        """The flow of authwire's own parts, for ``httpx.AsyncClient``."""
         self.guard.check(str(request.url))
         hops = self._guard_hops(request, is_async=True) if self._hops else None
         first = self._fast(time.time())

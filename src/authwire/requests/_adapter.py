@@ -52,9 +52,11 @@ class AuthAdapter(HTTPAdapter):
         prepared = request.copy()
         prepared.hooks = {"response": []}
         self.auth(prepared)
-        exchange = prepared.hooks["response"][-1]
+        *foreign, exchange = prepared.hooks["response"]
         assert isinstance(exchange, _Exchange)
         response = super().send(prepared, **kwargs)
+        for hook in foreign:  # a chain's own requests handlers answer first, as in a session
+            response = hook(response, **kwargs) or response
         if response.status_code == 401 or exchange.stepper is not None:
             response = self.auth._answer(exchange, response, self._send_plain, kwargs)
         return response

@@ -28,6 +28,7 @@ from authwire._core.flow import Attempt, SyncStepper, Verdict
 from authwire._core.origin import OriginGuard
 from authwire._core.schemes.base import AuthLike, as_scheme
 from authwire._log import logger
+from authwire.errors import ConfigurationError
 from authwire.requests._convert import (
     apply_attempt,
     can_replay,
@@ -44,6 +45,15 @@ _now = time.time  # one global look-up on the hot path, not two
 _CERTIFICATES = "authwire.tls._certificate"
 
 Send = Callable[..., requests.Response]
+
+#: The module of ``ForeignAuth``: no chain holds a foreign handler before it is loaded.
+_FOREIGN = "authwire._core.schemes.foreign"
+
+
+def _foreign_parts(scheme: Any) -> tuple[Any, ...]:
+    """The chain's foreign handlers (a ``ForeignAuth`` each), without importing their module."""
+    module = sys.modules.get(_FOREIGN)
+    return module.foreign_parts(scheme) if module is not None else ()
 
 
 class _Exchange:
@@ -87,6 +97,25 @@ class _SharedExchange(_Exchange):
         return response
 
 
+class _ForeignHook:
+    """A response hook added by a foreign handler of a chain, bound to the chain's origins.
+
+    Strictly private. A response from another origin (a redirect hop) passes untouched,
+    so the handler never answers it; a redirect that leaves the origin drops the hook.
+    """
+
+    __slots__ = ("auth", "hook")
+
+    def __init__(self, auth: Auth, hook: Callable[..., Any]) -> None:
+        self.auth = auth
+        self.hook = hook
+
+    def __call__(self, response: requests.Response, **kwargs: Any) -> Any:
+        if not self.auth.guard.allows(response.url or ""):
+            return response
+        return self.hook(response, **kwargs)
+
+
 class Auth(requests.auth.AuthBase):
     """Authenticates requests with an authwire credential or scheme.
 
@@ -95,6 +124,11 @@ class Auth(requests.auth.AuthBase):
     loses every header authwire added. Secrets are refused over plain http except to
     loopback unless ``allow_insecure=True``.
 
+    A ``+`` chain may hold any ``requests.auth.AuthBase`` of one's own
+    (``ApiKey(...) + MyAuth()``): it runs in the chain's order, only for the bound
+    origins; the headers it sets are removed and the response hooks it adds are dropped
+    when a redirect leaves them, and it is run again on every replay.
+
     Args:
         auth: A credential (sent as a bearer token), a scheme, or a ``+`` combination.
         origins: Origins the credentials may go to; default: the first request's.
@@ -102,7 +136,8 @@ class Auth(requests.auth.AuthBase):
 
     Raises:
         ConfigurationError: If ``auth`` holds a ``ClientCertificate``, which an auth object
-            cannot present (it travels in the TLS handshake); the message says what to use.
+            cannot present (it travels in the TLS handshake); the message says what to use;
+            or an ``httpx.Auth``, which cannot authenticate a requests request.
 
     Example:
         >>> import authwire, authwire.requests, requests
@@ -122,6 +157,15 @@ class Auth(requests.auth.AuthBase):
             from authwire.tls._certificate import refuse_in_auth
 
             refuse_in_auth(self.scheme, "authwire.requests.Auth")
+        self._foreign = _foreign_parts(self.scheme)
+        for part in self._foreign:
+            if part.kind != "requests":
+                raise ConfigurationError(
+                    f"{type(part.handler).__name__} is an httpx.Auth: it cannot authenticate "
+                    "requests' requests; use an authwire scheme or a requests.auth.AuthBase"
+                )
+        #: Lower-case names of the headers the chain's foreign handlers have set.
+        self._foreign_headers: set[str] = set()
         self.guard = OriginGuard(
             origins, allow_insecure=allow_insecure, requires_secure=self.scheme.requires_secure
         )
@@ -141,6 +185,10 @@ class Auth(requests.auth.AuthBase):
             self._check(url)  # the origin check; raises if the URL is not allowed
             self._prefix = self.guard.prefix
         attempt = self._fast(_now())
+        if attempt is not None and self._foreign:
+            self._apply(request, attempt)
+            request.hooks["response"].append(_Exchange(self, attempt, None))
+            return request
         if attempt is not None:
             hot = self._hot  # one read: another thread may replace it meanwhile
             if hot is None or hot[0] is not attempt:
@@ -166,11 +214,53 @@ class Auth(requests.auth.AuthBase):
         stepper: SyncStepper[Attempt] = SyncStepper(self.scheme.auth_flow(request_info(request)))
         attempt = stepper.start()
         if attempt is not None:
-            apply_attempt(request, attempt)
+            self._apply(request, attempt)
         request.hooks["response"].append(
             _Exchange(self, None, stepper if attempt is not None else None)
         )
         return request
+
+    def _apply(self, request: requests.PreparedRequest, attempt: Attempt) -> None:
+        """Attach ``attempt``, running the chain's foreign handlers in their places."""
+        if not self._foreign:
+            apply_attempt(request, attempt)
+            return
+        from authwire._core.schemes.combined import CombinedAuth
+        from authwire._core.schemes.foreign import ForeignAuth
+
+        scheme = self.scheme
+        parts = scheme.parts if isinstance(scheme, CombinedAuth) else (scheme,)
+        states = attempt.state
+        if not (isinstance(states, tuple) and len(states) == len(parts)):
+            apply_attempt(request, attempt)
+            states = (None,) * len(parts)
+        for part, state in zip(parts, states, strict=True):
+            if isinstance(part, ForeignAuth):
+                self._run_foreign(request, part.handler)
+            elif isinstance(state, Attempt):
+                apply_attempt(request, state)
+
+    def _run_foreign(self, request: requests.PreparedRequest, handler: Any) -> None:
+        """Run one foreign handler on ``request``, noting the headers and hooks it adds."""
+        before = dict(request.headers)
+        hooks = request.hooks.setdefault("response", [])
+        known = {id(hook) for hook in hooks}
+        result = handler(request)
+        if result is not None and result is not request:
+            request.__dict__.update(result.__dict__)  # as requests does with auth's result
+        for name, value in request.headers.items():
+            if before.get(name) != value:
+                self._foreign_headers.add(name.lower())
+        hooks = request.hooks.get("response", [])
+        for index, hook in enumerate(hooks):
+            if id(hook) not in known and not isinstance(hook, (_Exchange, _ForeignHook)):
+                hooks[index] = _ForeignHook(self, hook)
+
+    def _strip_added(self, request: requests.PreparedRequest) -> None:
+        """Remove what the chain added: its schemes' headers and parameters, its handlers'."""
+        strip_added(request, self.scheme)
+        for name in tuple(self._foreign_headers):  # a snapshot: other threads may add
+            request.headers.pop(name, None)
 
     # -- after the response ------------------------------------------------------------
 
@@ -226,16 +316,21 @@ class Auth(requests.auth.AuthBase):
             self._leave_origin_check(response)
         return response
 
-    @staticmethod
     def _replay(
-        response: requests.Response, attempt: Attempt, send: Send, kwargs: dict[str, Any]
+        self, response: requests.Response, attempt: Attempt, send: Send, kwargs: dict[str, Any]
     ) -> requests.Response:
         """Send ``response.request`` again with ``attempt``'s credentials, on the same pool."""
         response.content  # noqa: B018 - read the body so the connection can be reused
         response.close()
         original = response.request
         request = original.copy()
-        apply_attempt(request, attempt)
+        # A copy shares its hooks with the original, whose hooks are running now: foreign
+        # handlers run again on the copy add theirs to a list of its own (never called:
+        # the replay is sent past requests' hook dispatch).
+        hooks = request.hooks
+        request.hooks = {"response": []}
+        self._apply(request, attempt)
+        request.hooks = hooks
         # Later redirect hops copy the original request: give it the new credentials too.
         for name, value in attempt.headers.items():
             original.headers[name] = value
@@ -263,13 +358,17 @@ class Auth(requests.auth.AuthBase):
             # requests copies the request it was first given (the one a 401 replay's
             # response keeps in its history), not the replay, for the next hop: strip both.
             for request in (response.request, *(r.request for r in response.history)):
-                strip_added(request, self.scheme)
+                self._strip_added(request)
                 # The copy takes the hooks too: it leaves authwire behind (as
                 # authwire.Session's rebuild_auth does), so nothing that comes back from
                 # there, or from a later hop, is answered with credentials. A new dict:
                 # copies of a request share its hooks.
                 hooks = request.hooks.get("response", [])
-                kept = [h for h in hooks if not (isinstance(h, _Exchange) and h.auth is self)]
+                kept = [
+                    h
+                    for h in hooks
+                    if not (isinstance(h, (_Exchange, _ForeignHook)) and h.auth is self)
+                ]
                 if len(kept) != len(hooks):
                     request.hooks = {**request.hooks, "response": kept}
 

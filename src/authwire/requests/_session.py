@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 import requests
@@ -21,8 +22,7 @@ from urllib3.util.retry import Retry
 
 from authwire._core.schemes.base import AuthLike, AuthScheme
 from authwire.errors import ConfigurationError
-from authwire.requests._auth import _CERTIFICATES, Auth, _Exchange
-from authwire.requests._convert import strip_added
+from authwire.requests._auth import _CERTIFICATES, Auth, _Exchange, _ForeignHook
 from authwire.requests._tls import ClientCertPools
 
 __all__ = ["DEFAULT_STATUS_TO_RETRY", "Session"]
@@ -32,6 +32,26 @@ __all__ = ["DEFAULT_STATUS_TO_RETRY", "Session"]
 DEFAULT_STATUS_TO_RETRY: frozenset[int] = frozenset({413, 429, 500, 502, 503, 504})
 
 CertArg = str | os.PathLike[str] | tuple[Any, ...] | Any  # Any: a ClientCertificate
+
+
+#: Whether the request being sent may be retried whatever its method (``retry=`` of
+#: ``Session.request``); ``None``: the session's ``allowed_methods`` decide.
+_RETRY_THIS: ContextVar[bool | None] = ContextVar("authwire_retry_this", default=None)
+
+
+class _SessionRetry(Retry):
+    """urllib3's ``Retry``, overridden per request by ``Session.request(retry=...)``.
+
+    Strictly private. ``Retry.new`` copies keep the class, so every attempt of one
+    request asks the same question; the answer is read from a context variable set in
+    the calling thread for the duration of that one request.
+    """
+
+    def _is_method_retryable(self, method: str) -> bool:
+        this = _RETRY_THIS.get()
+        if this is not None:
+            return this
+        return bool(super()._is_method_retryable(method))
 
 
 class _SessionAdapter(ClientCertPools, HTTPAdapter):
@@ -81,7 +101,7 @@ def _retry(
         methods = frozenset(m.upper() for m in allowed_methods if isinstance(m, str))
         if len(methods) != len(set(allowed_methods)):
             raise ConfigurationError("allowed_methods must hold method names (strings)")
-    return Retry(
+    return _SessionRetry(
         total=retries,
         connect=retries,
         read=retries,
@@ -195,7 +215,11 @@ class Session(requests.Session):
             429 and 503 is honoured instead.
         status_to_retry: Statuses that are retried. Default 413, 429, 500, 502, 503, 504.
         allowed_methods: Methods retried on a status or read error. ``None`` (default):
-            urllib3's idempotent methods (not POST or PATCH).
+            urllib3's idempotent methods (not POST or PATCH: a POST that timed out or got
+            a 502 may have been carried out, and sending it again may do it twice). Add
+            ``"POST"`` to retry POSTs for the whole session (for an API whose POSTs are
+            reads or carry an idempotency key), or pass ``retry=True`` to one request.
+            A connection that could not be opened is retried whatever the method.
         server_hostname: The TLS name to send (SNI) and verify the certificate against,
             for connecting to a server by IP address or through a tunnel.
         adapters: More transport adapters by URL prefix (``{"https://api/": AuthAdapter(c)}``).
@@ -271,7 +295,10 @@ class Session(requests.Session):
         the_auth = _auth(_without_certificate(auth, cert is not None), origins, allow_insecure)
 
         super().__init__()
-        self.auth = the_auth
+        self._authwire_origins = origins
+        self._authwire_allow_insecure = allow_insecure
+        self._authwire_cert_from_auth = cert is None and certificate is not None
+        self.__dict__["_authwire_auth"] = the_auth
         self.client_certificate = certificate
         self.verify = verify
         self.allow_redirects = allow_redirects
@@ -297,6 +324,51 @@ class Session(requests.Session):
     def __repr__(self) -> str:
         return f"authwire.Session(auth={self.auth!r})"
 
+    @property
+    def auth(self) -> Any:
+        """The session's authentication; settable with anything ``auth=`` accepts.
+
+        Setting it does what the constructor does: a credential, scheme or ``+`` chain
+        (foreign ``requests`` handlers included) is wrapped in an ``authwire.requests.Auth``
+        bound to the session's ``origins`` and ``allow_insecure``; a ``ClientCertificate``
+        in it is presented by the session's transport; a plain ``requests`` auth object is
+        kept as is; ``None`` removes authentication.
+
+        Raises:
+            ConfigurationError: For what the constructor refuses (a ``(user, password)``
+                tuple, an unknown object, a second client certificate).
+        """
+        return self.__dict__.get("_authwire_auth")
+
+    @auth.setter
+    def auth(self, value: Any) -> None:
+        self.__dict__["_authwire_auth"] = self._build_auth(value)
+
+    def _build_auth(self, value: Any) -> Any:
+        """``value`` made into the session's auth, as the constructor does it."""
+        origins = getattr(self, "_authwire_origins", None)
+        allow_insecure = getattr(self, "_authwire_allow_insecure", False)
+        if value is None or isinstance(value, Auth) or _CERTIFICATES not in sys.modules:
+            found = None
+        else:
+            found = _client_certificate(None, None, value)
+        current = getattr(self, "client_certificate", None)
+        from_auth = getattr(self, "_authwire_cert_from_auth", False)
+        if found is not None and current is not None and not from_auth and found is not current:
+            raise ConfigurationError(
+                "a ClientCertificate is both in auth and given as cert=; pass it once"
+            )
+        the_auth = _auth(_without_certificate(value, False), origins, allow_insecure)
+        if found is not None or from_auth:
+            # The transport presents the certificate (or stops presenting the one the
+            # previous auth brought).
+            self.client_certificate = found
+            self._authwire_cert_from_auth = found is not None
+            for adapter in self.adapters.values():
+                if isinstance(adapter, _SessionAdapter):
+                    adapter._authwire_setup(found, self.server_hostname)
+        return the_auth
+
     def update_headers(self, headers: Mapping[str, str]) -> None:
         """Add or replace default headers sent with every request.
 
@@ -311,14 +383,27 @@ class Session(requests.Session):
         """Send a request with the session's defaults (redirects, timeout) filled in.
 
         ``auth=`` may also be an authwire credential or scheme, for this request only.
+
+        ``retry=True`` retries this request on the session's statuses and read errors
+        whatever its method (a POST known to be safe to repeat); ``retry=False`` never
+        retries it after it was sent; ``None`` (default) leaves it to ``allowed_methods``.
         """
+        retry = kwargs.pop("retry", None)
+        if retry is not None and not isinstance(retry, bool):
+            raise ConfigurationError(f"retry must be True, False or None, not {retry!r}")
         auth = kwargs.get("auth")
         if auth is not None and not isinstance(auth, tuple) and not callable(auth):
             kwargs["auth"] = _auth(auth, None, False)
         kwargs.setdefault("allow_redirects", self.allow_redirects)
         if self.timeout is not None:
             kwargs.setdefault("timeout", self.timeout)
-        return super().request(method, url, *args, **kwargs)
+        if retry is None:
+            return super().request(method, url, *args, **kwargs)
+        reset = _RETRY_THIS.set(retry)
+        try:
+            return super().request(method, url, *args, **kwargs)
+        finally:
+            _RETRY_THIS.reset(reset)
 
     # requests' get/options/head force allow_redirects=True; the session's default rules.
     def get(self, url: str | bytes, **kwargs: Any) -> requests.Response:
@@ -365,8 +450,8 @@ class Session(requests.Session):
         kept = []
         url = prepared_request.url or ""
         for hook in hooks:
-            if isinstance(hook, _Exchange) and not hook.auth.guard.allows(url):
-                strip_added(prepared_request, hook.auth.scheme)
+            if isinstance(hook, (_Exchange, _ForeignHook)) and not hook.auth.guard.allows(url):
+                hook.auth._strip_added(prepared_request)
                 continue
             kept.append(hook)
         if len(kept) != len(hooks):

@@ -84,12 +84,12 @@ class AuthScheme(abc.ABC):
                 the flow must yield it first, unchanged, then carry on from its response.
         """
 
-    def __add__(self, other: AuthLike) -> AuthScheme:
+    def __add__(self, other: AuthLike | object) -> AuthScheme:
         from authwire._core.schemes.combined import CombinedAuth
 
         return CombinedAuth(self, as_scheme(other))
 
-    def __radd__(self, other: AuthLike) -> AuthScheme:
+    def __radd__(self, other: AuthLike | object) -> AuthScheme:
         from authwire._core.schemes.combined import CombinedAuth
 
         return CombinedAuth(as_scheme(other), self)
@@ -107,8 +107,12 @@ class SupportsAuthScheme(Protocol):
 AuthLike = AuthScheme | SupportsAuthScheme
 
 
-def as_scheme(auth: AuthLike) -> AuthScheme:
+def as_scheme(auth: AuthLike | object) -> AuthScheme:
     """The scheme for ``auth``: a scheme as is, a credential as its bearer scheme.
+
+    An ``authwire.requests.Auth`` or ``authwire.httpx.Auth`` gives the scheme it wraps;
+    another library's handler (a ``requests.auth.AuthBase``, an ``httpx.Auth``) becomes a
+    part that the integration for that library runs.
 
     Raises:
         TypeError: For anything else.
@@ -117,9 +121,17 @@ def as_scheme(auth: AuthLike) -> AuthScheme:
         return auth
     if isinstance(auth, SupportsAuthScheme):
         return auth.as_scheme()
+    wrapped = getattr(auth, "scheme", None)
+    if isinstance(wrapped, AuthScheme) and type(auth).__module__.startswith("authwire."):
+        return wrapped  # an authwire integration's own wrapper
+    from authwire._core.schemes.foreign import ForeignAuth, foreign_kind
+
+    kind = foreign_kind(auth)
+    if kind is not None:
+        return ForeignAuth(auth, kind)
     raise TypeError(
-        f"expected an authwire credential or scheme, got {type(auth).__name__}; "
-        "wrap a plain token in authwire.StaticToken"
+        f"expected an authwire credential or scheme, a requests.auth.AuthBase or an "
+        f"httpx.Auth, got {type(auth).__name__}; wrap a plain token in authwire.StaticToken"
     )
 
 

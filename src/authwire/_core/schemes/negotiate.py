@@ -147,6 +147,8 @@ class SpnegoScheme(AuthScheme):
     requires_secure = False
     header_names = frozenset({"authorization", "proxy-authorization"})
     proxy_hostname: str | None = None
+    #: Whether an error response that fails mutual authentication is emptied.
+    sanitize_mutual_error_response: bool = True
     _proxy_needs_name = True  # Kerberos needs the proxy's SPN; NTLM does not
 
     def __init__(
@@ -333,6 +335,15 @@ class SpnegoScheme(AuthScheme):
             problem = f"the response carries no server token ({side.challenge}: {scheme} ...)"
         if problem is None:
             return None
+        if response.status >= 400 and not self.sanitize_mutual_error_response:
+            logger.warning(
+                "%s: mutual authentication failed on a %d response (%s): returned unverified, "
+                "as sanitize_mutual_error_response=False asks",
+                self.http_scheme,
+                response.status,
+                problem,
+            )
+            return None
         if response.status >= 400:
             logger.warning(
                 "%s: mutual authentication failed on a %d response (%s): "
@@ -379,6 +390,10 @@ class Negotiate(SpnegoScheme):
             407 from a proxy is answered with ``Proxy-Authorization`` only when it is set,
             and only where the client shows the 407 (plain-http requests through a proxy;
             requests and httpx handle an HTTPS tunnel's 407 themselves).
+        sanitize_mutual_error_response: ``True`` (default) empties the body and headers
+            of an error response that fails mutual authentication: they come from a server
+            that did not prove who it is. ``False`` returns it as received (with a
+            warning), for callers that need to read such an error page.
 
     Example:
         >>> Negotiate(mutual_authentication="optional")
@@ -397,6 +412,7 @@ class Negotiate(SpnegoScheme):
         channel_bindings: bool = True,
         password: str | Secret[str] | None = None,
         proxy_hostname: str | None = None,
+        sanitize_mutual_error_response: bool = True,
     ) -> None:
         service = "HTTP"
         if target_name is not None:
@@ -418,6 +434,9 @@ class Negotiate(SpnegoScheme):
         self.principal = principal
         self.delegate = delegate
         self.proxy_hostname = proxy_hostname
+        if not isinstance(sanitize_mutual_error_response, bool):
+            raise ConfigurationError("sanitize_mutual_error_response must be True or False")
+        self.sanitize_mutual_error_response = sanitize_mutual_error_response
         self._password = Secret(reveal(password)) if password is not None else None
         # With a password SPNEGO may fall back to NTLM, whose response can be cracked
         # offline: then plain http is refused off loopback, as for NTLM itself.
@@ -433,6 +452,8 @@ class Negotiate(SpnegoScheme):
             parts.append("force_preemptive=True")
         if self.delegate:
             parts.append("delegate=True")
+        if not self.sanitize_mutual_error_response:
+            parts.append("sanitize_mutual_error_response=False")
         if self._password is not None:
             parts.append("password='***'")
         return f"Negotiate({', '.join(parts)})"

@@ -232,6 +232,24 @@ def test_mutual_authentication_table(
     assert _outcome(flow, response) == expected
 
 
+@pytest.mark.parametrize("token", ["tampered", "missing"])
+def test_unsanitized_error_response_returned_as_is(acceptor: Callable[[], Any], token: str) -> None:
+    """``sanitize_mutual_error_response=False``: an unproven error response is not emptied."""
+    flow, final = _exchange(
+        _client(mutual_authentication="required", sanitize_mutual_error_response=False),
+        acceptor(),
+    )
+    sent = _tampered(final) if token == "tampered" else None
+    response = _challenge(sent, 500) if sent else HttpResponse(500, url=SECRET_URL)
+    assert _outcome(flow, response) is None
+
+
+def test_unsanitized_success_still_raises(acceptor: Callable[[], Any]) -> None:
+    """Turning sanitizing off never lets an unproven success response through."""
+    flow, final = _exchange(_client(sanitize_mutual_error_response=False), acceptor())
+    assert _outcome(flow, _challenge(_tampered(final), 200)) == "raised"
+
+
 def test_mutual_authentication_error_is_secret_free(acceptor: Callable[[], Any]) -> None:
     """The error says what to check, with the URL redacted and no password."""
     flow, final = _exchange(_client(), acceptor())
